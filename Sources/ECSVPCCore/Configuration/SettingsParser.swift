@@ -1,0 +1,332 @@
+/// Reads `KEY=VALUE` configuration text (the style of /etc/ecs/ecs.config) and the environment into `Settings`.
+///
+/// The environment wins over the file. Unknown keys, bad values and duplicate keys in the file are errors that
+/// name the file, line, key and what was expected.
+public enum SettingsParser {
+    /// One configuration key: its name, what it expects, and how it sets its value.
+    public struct Key: Sendable {
+        public let name: String
+        public let expected: String
+        public let defaultText: String
+        let apply: @Sendable (inout Settings, String) -> Bool
+    }
+
+    public static func parse(
+        file: (path: String, text: String)?,
+        environment: [String: String]
+    ) throws(ConfigurationError) -> Settings {
+        var settings = Settings()
+        applyFallbackEnvironment(&settings, environment)
+        var seen: [String: Int] = [:]
+        if let file {
+            for (index, rawLine) in file.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let lineNumber = index + 1
+                let line = rawLine.trimmingWhitespace()
+                if line.isEmpty || line.hasPrefix("#") { continue }
+                guard let equals = line.firstIndex(of: "=") else {
+                    throw ConfigurationError(
+                        code: .syntax, source: file.path, line: lineNumber, key: nil,
+                        detail: "expected KEY=VALUE, found \"\(line.prefix(60))\""
+                    )
+                }
+                let name = line[..<equals].trimmingWhitespace()
+                let value = unquote(line[line.index(after: equals)...].trimmingWhitespace())
+                guard let key = keysByName[name] else {
+                    throw ConfigurationError(
+                        code: .unknownKey, source: file.path, line: lineNumber, key: name,
+                        detail: "not a setting of ecsvpcd" + suggestion(for: name)
+                    )
+                }
+                if let first = seen[name] {
+                    throw ConfigurationError(
+                        code: .duplicateKey, source: file.path, line: lineNumber, key: name,
+                        detail: "already set on line \(first); keep one of the two lines"
+                    )
+                }
+                seen[name] = lineNumber
+                if environment[name] != nil { continue }
+                if value.isEmpty { continue }
+                guard key.apply(&settings, value) else {
+                    throw ConfigurationError(
+                        code: .badValue, source: file.path, line: lineNumber, key: name,
+                        detail: "\"\(value.prefix(80))\" is not valid; expected \(key.expected)"
+                    )
+                }
+            }
+        }
+        for key in keys {
+            guard let value = environment[key.name] else { continue }
+            let trimmed = value.trimmingWhitespace()
+            if trimmed.isEmpty { continue }
+            guard key.apply(&settings, trimmed) else {
+                throw ConfigurationError(
+                    code: .badValue, source: "environment", line: nil, key: key.name,
+                    detail: "\"\(trimmed.prefix(80))\" is not valid; expected \(key.expected)"
+                )
+            }
+        }
+        return settings
+    }
+
+    /// Variables of other tools and of systemd that set defaults: the ECSVPCD_ keys still win over them.
+    private static func applyFallbackEnvironment(_ settings: inout Settings, _ environment: [String: String]) {
+        if let endpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"], isURL(endpoint) {
+            settings.imdsEndpoint = endpoint
+        }
+        if let docker = environment["DOCKER_HOST"], docker.hasPrefix("unix://") || docker.hasPrefix("tcp://") {
+            settings.dockerHost = docker
+        }
+        if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, state.hasPrefix("/") {
+            settings.stateDir = String(state)
+        }
+        if let runtime = environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first, runtime.hasPrefix("/") {
+            settings.runtimeDir = String(runtime)
+        }
+    }
+
+    public static let keys: [Key] = [
+        key("ECSVPCD_REGION", "an AWS region code such as us-east-1", "instance metadata placement/region") {
+            guard EndpointNames.isPlausibleRegion($1) else { return false }
+            $0.region = $1
+            return true
+        },
+        key("ECSVPCD_DNS_SUFFIX", "a DNS suffix such as amazonaws.com", "metadata services/domain, else by partition") {
+            guard isHostname($1) else { return false }
+            $0.dnsSuffix = $1.lowercased()
+            return true
+        },
+        key("ECSVPCD_VPC_CIDRS", "a comma list of CIDR blocks such as 10.0.0.0/16,2600:1f18::/56",
+            "metadata VPC IPv4 and IPv6 CIDR blocks") {
+            guard let list = cidrs($1) else { return false }
+            $0.vpcCIDRs = list
+            return true
+        },
+        key("ECSVPCD_ENDPOINT_CIDRS", "a comma list of CIDR blocks",
+            "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7") {
+            guard let list = cidrs($1) else { return false }
+            $0.endpointCIDRs = list
+            return true
+        },
+        key("ECSVPCD_EXTRA_NAMES", "a comma list of DNS names", "none") {
+            let names = list($1)
+            guard names.allSatisfy(isHostname) else { return false }
+            $0.extraNames = names.map { $0.lowercased() }
+            return true
+        },
+        key("ECSVPCD_IMDS_ENDPOINT", "an http:// URL such as http://169.254.169.254",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254") {
+            guard isURL($1) else { return false }
+            $0.imdsEndpoint = $1
+            return true
+        },
+        key("ECSVPCD_RESOLV_CONF", "an absolute path", "/etc/resolv.conf") {
+            guard $1.hasPrefix("/") else { return false }
+            $0.resolvConf = $1
+            return true
+        },
+        key("ECSVPCD_HOSTS_FILE", "an absolute path, or off", "/etc/hosts") {
+            if $1 == "off" {
+                $0.hostsFile = nil
+                return true
+            }
+            guard $1.hasPrefix("/") else { return false }
+            $0.hostsFile = $1
+            return true
+        },
+        key("ECSVPCD_DNS_SERVERS", "a comma list of IP[:PORT] such as 10.0.0.2,[fd00:ec2::253]:53",
+            "the nameservers of the resolv.conf") {
+            let servers = list($1).map { HostPort($0, defaultPort: 53) }
+            guard !servers.isEmpty, servers.allSatisfy({ $0 != nil }) else { return false }
+            $0.dnsServers = servers.compactMap { $0 }
+            return true
+        },
+        key("ECSVPCD_AMAZON_DNS", "IP[:PORT] of the Amazon-provided resolver, or off", "169.254.169.253") {
+            if $1 == "off" {
+                $0.amazonDNS = nil
+                return true
+            }
+            guard let server = HostPort($1, defaultPort: 53) else { return false }
+            $0.amazonDNS = server
+            return true
+        },
+        key("ECSVPCD_PROBE_PORT", "a TCP port from 1 to 65535", "443") {
+            guard let port = Int($1), port > 0, port < 65536 else { return false }
+            $0.probePort = port
+            return true
+        },
+        key("ECSVPCD_PROBE_TIMEOUT", "a duration from 10ms to 60s such as 2s or 500ms", "2s") {
+            guard let d = DurationText.parse($1), d >= .milliseconds(10), d <= .seconds(60) else { return false }
+            $0.probeTimeout = d
+            return true
+        },
+        key("ECSVPCD_INTERVAL", "a duration from 100ms to 1h such as 30s", "30s") {
+            guard let d = DurationText.parse($1), d >= .milliseconds(100), d <= .seconds(3600) else { return false }
+            $0.interval = d
+            return true
+        },
+        key("ECSVPCD_STABLE_PROBES", "a whole number from 1 to 100", "3") {
+            guard let n = Int($1), n >= 1, n <= 100 else { return false }
+            $0.stableProbes = n
+            return true
+        },
+        key("ECSVPCD_DOCKER_HOST", "unix:///path/to/docker.sock", "DOCKER_HOST, else unix:///var/run/docker.sock") {
+            guard $1.hasPrefix("unix:///") else { return false }
+            $0.dockerHost = $1
+            return true
+        },
+        key("ECSVPCD_AGENT_CONTAINER", "a container name", "ecs-agent") {
+            guard isContainerName($1) else { return false }
+            $0.agentContainer = $1
+            return true
+        },
+        key("ECSVPCD_AGENT_UNIT", "a systemd unit name such as ecs.service", "ecs.service") {
+            guard $1.hasSuffix(".service"), $1.count > 8, !$1.contains("/"), !$1.contains(" ") else { return false }
+            $0.agentUnit = $1
+            return true
+        },
+        key("ECSVPCD_AGENT_INTROSPECTION", "an http:// URL such as http://127.0.0.1:51678", "http://127.0.0.1:51678") {
+            guard isURL($1) else { return false }
+            $0.agentIntrospection = $1
+            return true
+        },
+        key("ECSVPCD_AGENT_CONFIG", "a comma list of absolute paths", "/var/lib/ecs/ecs.config,/etc/ecs/ecs.config") {
+            let paths = list($1)
+            guard !paths.isEmpty, paths.allSatisfy({ $0.hasPrefix("/") }) else { return false }
+            $0.agentConfig = paths
+            return true
+        },
+        key("ECSVPCD_RESTART", "auto or never", "auto") {
+            guard let mode = RestartMode(rawValue: $1) else { return false }
+            $0.restart = mode
+            return true
+        },
+        key("ECSVPCD_RESTART_VIA", "auto, systemd or docker", "auto") {
+            guard let via = RestartVia(rawValue: $1) else { return false }
+            $0.restartVia = via
+            return true
+        },
+        key("ECSVPCD_RESTART_WINDOW", "a duration up to 24h such as 10m (0 restarts at once)", "10m") {
+            guard let d = DurationText.parse($1), d <= .seconds(86400) else { return false }
+            $0.restartWindow = d
+            return true
+        },
+        key("ECSVPCD_RESTART_COOLDOWN", "a duration up to 7d such as 1h", "1h") {
+            guard let d = DurationText.parse($1), d <= .seconds(7 * 86400) else { return false }
+            $0.restartCooldown = d
+            return true
+        },
+        key("ECSVPCD_RESTART_BUDGET", "restarts per 24 hours, a whole number from 0 to 100", "3") {
+            guard let n = Int($1), n >= 0, n <= 100 else { return false }
+            $0.restartBudget = n
+            return true
+        },
+        key("ECSVPCD_STATE_DIR", "an absolute path", "$STATE_DIRECTORY, else /var/lib/ecsvpcd") {
+            guard $1.hasPrefix("/") else { return false }
+            $0.stateDir = $1
+            return true
+        },
+        key("ECSVPCD_RUNTIME_DIR", "an absolute path", "$RUNTIME_DIRECTORY, else /run/ecsvpcd") {
+            guard $1.hasPrefix("/") else { return false }
+            $0.runtimeDir = $1
+            return true
+        },
+        key("ECSVPCD_STATUS_GROUP", "a group name", "adm") {
+            guard isContainerName($1) else { return false }
+            $0.statusGroup = $1
+            return true
+        },
+        key("ECSVPCD_LOG", "auto, journal or stderr", "auto") {
+            guard ["auto", "journal", "stderr"].contains($1) else { return false }
+            $0.log = $1
+            return true
+        },
+    ]
+
+    static let keysByName: [String: Key] = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
+
+    private static func key(
+        _ name: String,
+        _ expected: String,
+        _ defaultText: String,
+        apply: @escaping @Sendable (inout Settings, String) -> Bool
+    ) -> Key {
+        Key(name: name, expected: expected, defaultText: defaultText, apply: apply)
+    }
+
+    private static func suggestion(for name: String) -> String {
+        let upper = name.uppercased()
+        if let match = keys.first(where: { $0.name == upper }) { return "; did you mean \(match.name)?" }
+        if let match = keys.first(where: { $0.name.hasSuffix(upper) || upper.hasSuffix($0.name) }) {
+            return "; did you mean \(match.name)?"
+        }
+        return "; see the README for the list of keys"
+    }
+
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+    }
+
+    private static func cidrs(_ text: String) -> [CIDR]? {
+        let parts = list(text)
+        let parsed = parts.compactMap { CIDR($0) }
+        return parsed.count == parts.count && !parsed.isEmpty ? parsed : nil
+    }
+
+    private static func isURL(_ text: String) -> Bool {
+        guard text.hasPrefix("http://") else { return false }
+        let rest = text.dropFirst("http://".count)
+        return !rest.isEmpty && !rest.contains(" ")
+    }
+
+    private static func isHostname(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        return !text.isEmpty && text.count <= 253 && labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        }
+    }
+
+    private static func isContainerName(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 128
+            && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
+    }
+
+    private static func unquote(_ text: String) -> String {
+        if text.count >= 2, let first = text.first, let last = text.last, first == last, first == "\"" || first == "'" {
+            return String(text.dropFirst().dropLast())
+        }
+        return text
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        var slice = Substring(self)
+        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
+        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
+
+/// Durations as written in the configuration: `30s`, `10m`, `1h`, `500ms`, `1d`, or plain seconds.
+public enum DurationText {
+    public static func parse(_ text: String) -> Duration? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            guard let value = Int64(number), value >= 0, value <= 1_000_000 else { continue }
+            return .milliseconds(value * milliseconds)
+        }
+        guard let seconds = Int64(text), seconds >= 0, seconds <= 100_000_000 else { return nil }
+        return .seconds(seconds)
+    }
+
+    /// `90s`, `10m`, `1h30m`: short, for status lines.
+    public static func format(_ duration: Duration) -> String {
+        let total = duration.components.seconds
+        if total < 1 { return "\(duration.components.attoseconds / 1_000_000_000_000_000)ms" }
+        if total < 120 { return "\(total)s" }
+        if total < 7200 { return total % 60 == 0 ? "\(total / 60)m" : "\(total / 60)m\(total % 60)s" }
+        return total % 3600 == 0 ? "\(total / 3600)h" : "\(total / 3600)h\(total % 3600 / 60)m"
+    }
+}

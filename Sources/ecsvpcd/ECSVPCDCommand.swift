@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct ECSVPCDCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ecsvpcd")
+}

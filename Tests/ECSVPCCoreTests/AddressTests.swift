@@ -1,0 +1,53 @@
+import ECSVPCCore
+import Testing
+
+@Suite("Addresses")
+struct AddressTests {
+    @Test("parses and prints IPv4 and IPv6 addresses", arguments: [
+        "10.0.0.1", "255.255.255.255", "::1", "fd00:ec2::253", "2600:1f18:abcd::1", "::ffff:10.1.2.3", "1:2:3:4:5:6:7:8",
+    ])
+    func roundTrip(_ text: String) throws {
+        let address = try #require(IPAddress(text))
+        #expect(IPAddress(address.description) == address)
+    }
+
+    @Test("rejects malformed addresses", arguments: [
+        "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1::2::3", "12345::", ":::", "a.b.c.d", "1:2:3:4:5:6:7:8:9", "١.٢.٣.٤",
+    ])
+    func rejects(_ text: String) {
+        #expect(IPAddress(text) == nil)
+    }
+
+    @Test("prints IPv6 in RFC 5952 form")
+    func canonical() {
+        #expect(IPAddress("fd00:0ec2:0:0:0:0:0:0253")?.description == "fd00:ec2::253")
+        #expect(IPAddress("0:0:0:0:0:0:0:1")?.description == "::1")
+        #expect(IPAddress("1:0:2:0:3:0:0:4")?.description == "1:0:2:0:3::4")
+    }
+
+    @Test("CIDR membership, including IPv4-mapped IPv6")
+    func cidr() throws {
+        let net = try #require(CIDR("172.16.0.0/12"))
+        #expect(net.contains(try #require(IPAddress("172.31.255.255"))))
+        #expect(!net.contains(try #require(IPAddress("172.32.0.0"))))
+        #expect(net.contains(try #require(IPAddress("::ffff:172.20.1.1"))))
+        let ula = try #require(CIDR("fc00::/7"))
+        #expect(ula.contains(try #require(IPAddress("fd00:ec2::253"))))
+        #expect(!ula.contains(try #require(IPAddress("2600::1"))))
+        #expect(try #require(CIDR("0.0.0.0/0")).contains(try #require(IPAddress("8.8.8.8"))))
+        #expect(CIDR("10.0.0.0/33") == nil)
+        #expect(CIDR("10.1.2.3/8")?.description == "10.0.0.0/8")
+    }
+
+    @Test("classifies VPC, shared-endpoint and public addresses")
+    func classify() throws {
+        let classifier = AddressClassifier(
+            vpcCIDRs: [try #require(CIDR("10.1.0.0/16"))],
+            endpointCIDRs: AddressClassifier.defaultEndpointCIDRs
+        )
+        #expect(classifier.classify(try #require(IPAddress("10.1.2.3"))) == .vpc)
+        #expect(classifier.classify(try #require(IPAddress("10.9.2.3"))) == .shared)
+        #expect(classifier.classify(try #require(IPAddress("100.64.0.1"))) == .shared)
+        #expect(classifier.classify(try #require(IPAddress("52.94.1.1"))) == .public)
+    }
+}
