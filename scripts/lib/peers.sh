@@ -21,15 +21,82 @@ PEERS_DROP_RULE=(OUTPUT -d 127.250.0.0/16 -p tcp -m comment --comment ecsvpcd-te
 peers_start() {
     local run_dir=$1
     iptables -C "${PEERS_DROP_RULE[@]}" 2>/dev/null || iptables -I "${PEERS_DROP_RULE[@]}"
+    peers_start_dockerd "$run_dir"
 }
 
 peers_stop() {
     local run_dir=$1
     local pidfile
+    peers_stop_dockerd "$run_dir"
     for pidfile in "$run_dir"/*.pid; do
         [ -e "$pidfile" ] || continue
         kill "$(cat "$pidfile")" 2>/dev/null || true
     done
     while iptables -C "${PEERS_DROP_RULE[@]}" 2>/dev/null; do iptables -D "${PEERS_DROP_RULE[@]}"; done
     rm -rf "$run_dir"
+}
+
+# dockerd, shared by the whole run: its own socket, data root and exec root, no iptables, no bridge, the
+# containerd it starts itself. Tests find it through ECSVPCD_TEST_DOCKER_HOST and run the stand-in agent
+# image (busybox-static + Tests/Peers/standin-agent/agent.sh) with --network host. A test that needs Docker
+# fails when the variable is missing, so a failed start here is reported, not fatal.
+PEERS_DOCKER_DATA_ROOT=/var/lib/ecsvpcd-test-docker
+PEERS_STANDIN_IMAGE=ecsvpcd-standin-agent:test
+
+peers_docker() { docker -H "unix://$1/docker.sock" "${@:2}"; }
+
+peers_start_dockerd() {
+    local run_dir=$1 i
+    mkdir -p "$run_dir/exec"
+    dockerd --host "unix://$run_dir/docker.sock" --data-root "$PEERS_DOCKER_DATA_ROOT" \
+        --exec-root "$run_dir/exec" --pidfile "$run_dir/dockerd.pid" \
+        --iptables=false --ip6tables=false --bridge=none >"$run_dir/dockerd.log" 2>&1 &
+    for i in $(seq 1 300); do
+        peers_docker "$run_dir" version >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    if ! peers_docker "$run_dir" version >/dev/null 2>&1; then
+        echo "dockerd did not start; tests that need Docker will fail. Its log:" >&2
+        tail -20 "$run_dir/dockerd.log" >&2
+        return 0
+    fi
+    # Containers left by a run that was killed before peers_stop.
+    peers_docker "$run_dir" ps -aq --filter label=ecsvpcd-test | xargs -r docker -H "unix://$run_dir/docker.sock" rm -f >/dev/null
+    peers_build_standin_image "$run_dir"
+    export ECSVPCD_TEST_DOCKER_HOST="unix://$run_dir/docker.sock"
+}
+
+# Imports the stand-in agent image unless one built from the same busybox and script is already there.
+peers_build_standin_image() {
+    local run_dir=$1 script busybox hash rootfs applet
+    script="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/Tests/Peers/standin-agent/agent.sh"
+    busybox=$(command -v busybox)
+    hash=$(cat "$busybox" "$script" | sha256sum | cut -c1-16)
+    if [ "$(peers_docker "$run_dir" image inspect -f '{{index .Config.Labels "ecsvpcd.standin"}}' \
+        "$PEERS_STANDIN_IMAGE" 2>/dev/null)" = "$hash" ]; then
+        return 0
+    fi
+    rootfs="$run_dir/standin-rootfs"
+    mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/www"
+    cp "$busybox" "$rootfs/bin/busybox"
+    for applet in sh awk cat httpd kill mkdir nc nslookup printf ps sleep; do ln -sf busybox "$rootfs/bin/$applet"; done
+    cp "$script" "$rootfs/agent.sh"
+    chmod 755 "$rootfs/agent.sh"
+    tar -C "$rootfs" -c . | peers_docker "$run_dir" import \
+        -c 'ENTRYPOINT ["/bin/sh", "/agent.sh"]' -c "LABEL ecsvpcd.standin=$hash" -c 'ENV PATH=/bin' \
+        - "$PEERS_STANDIN_IMAGE" >/dev/null
+    rm -rf "$rootfs"
+}
+
+peers_stop_dockerd() {
+    local run_dir=$1 pid i
+    [ -e "$run_dir/dockerd.pid" ] || return 0
+    peers_docker "$run_dir" ps -aq | xargs -r docker -H "unix://$run_dir/docker.sock" rm -f >/dev/null 2>&1 || true
+    pid=$(cat "$run_dir/dockerd.pid")
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 150); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    rm -f "$run_dir/dockerd.pid"
 }
