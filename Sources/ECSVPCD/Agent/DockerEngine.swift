@@ -1,0 +1,248 @@
+import ECSVPCCore
+import Foundation
+
+/// The few Docker Engine API calls ecsvpcd needs: inspect, restart and start one container.
+///
+/// Every call first negotiates the API version with `GET /version`: the lower of the engine's `ApiVersion`
+/// and `maxAPIVersion`, refused when below the engine's `MinAPIVersion`; an engine whose `/version` lacks
+/// `ApiVersion` is spoken to with unversioned paths.
+public struct DockerEngine: Sendable {
+    /// The newest API version whose replies this client has been checked against.
+    public static let maxAPIVersion = DockerAPIVersion(major: 1, minor: 43)
+
+    public var target: HTTPTarget
+    public var client: HTTPClient
+    public var timeout: Duration
+
+    public init(target: HTTPTarget, client: HTTPClient = HTTPClient(), timeout: Duration = .seconds(10)) {
+        self.target = target
+        self.client = client
+        self.timeout = timeout
+    }
+
+    /// The version to use in paths, or nil for unversioned paths.
+    public func negotiateVersion() async throws(AgentError) -> DockerAPIVersion? {
+        let response = try await call("GET", "/version", timeout: timeout)
+        guard response.status == 200 else { throw unexpected("GET /version", response) }
+        struct Version: Decodable {
+            var ApiVersion: String?
+            var MinAPIVersion: String?
+        }
+        let version = try decode(Version.self, response, "GET /version")
+        guard let apiText = version.ApiVersion else { return nil }
+        guard let server = DockerAPIVersion(apiText) else {
+            throw AgentError(.unexpectedReply, "\(target): GET /version: ApiVersion \"\(apiText)\" is not a version")
+        }
+        let chosen = min(server, Self.maxAPIVersion)
+        if let minText = version.MinAPIVersion, let minimum = DockerAPIVersion(minText), chosen < minimum {
+            throw AgentError(
+                .unsupportedVersion,
+                "\(target): the engine needs API \(minimum) or newer; this client speaks up to \(Self.maxAPIVersion)"
+            )
+        }
+        return chosen
+    }
+
+    /// The container by name or id, or nil when the engine does not know it.
+    public func inspect(_ name: String) async throws(AgentError) -> AgentContainer? {
+        let path = try await versioned("/containers/\(escape(name))/json")
+        let response = try await call("GET", path, timeout: timeout)
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw unexpected("GET \(path)", response) }
+        return try Self.container(fromInspect: response.body, context: "\(target): GET \(path)")
+    }
+
+    /// Restarts the container in one engine call (stop with `stopTimeout` seconds of grace, then start).
+    public func restart(_ name: String, stopTimeout: Int = 30) async throws(AgentError) {
+        let path = try await versioned("/containers/\(escape(name))/restart?t=\(stopTimeout)")
+        let response = try await call("POST", path, timeout: timeout + .seconds(stopTimeout))
+        try expectDone(response, "POST \(path)")
+    }
+
+    /// Starts the container; already running is fine.
+    public func start(_ name: String) async throws(AgentError) {
+        let path = try await versioned("/containers/\(escape(name))/start")
+        let response = try await call("POST", path, timeout: timeout)
+        try expectDone(response, "POST \(path)")
+    }
+
+    /// Reads the fields of `GET /containers/NAME/json` that matter here.
+    static func container(fromInspect body: [UInt8], context: String) throws(AgentError) -> AgentContainer {
+        struct Inspect: Decodable {
+            struct State: Decodable {
+                var Running: Bool
+                var Pid: Int32
+                var StartedAt: String?
+            }
+            struct Config: Decodable { var Image: String? }
+            var Id: String
+            var State: State
+            var Config: Config?
+            var RestartCount: Int?
+        }
+        let inspect: Inspect
+        do {
+            inspect = try JSONDecoder().decode(Inspect.self, from: Data(body))
+        } catch {
+            throw AgentError(.unexpectedReply, "\(context): not the container JSON expected: \(Self.explain(error))")
+        }
+        var started: Date?
+        if let text = inspect.State.StartedAt, !text.hasPrefix("0001-01-01") {
+            guard let date = RFC3339.date(text) else {
+                throw AgentError(.unexpectedReply, "\(context): State.StartedAt \"\(text)\" is not an RFC 3339 time")
+            }
+            started = date
+        }
+        return AgentContainer(
+            id: inspect.Id,
+            running: inspect.State.Running,
+            pid: inspect.State.Running ? inspect.State.Pid : 0,
+            startedAt: started,
+            image: inspect.Config?.Image ?? "",
+            restartCount: inspect.RestartCount ?? 0
+        )
+    }
+
+    private func versioned(_ path: String) async throws(AgentError) -> String {
+        guard let version = try await negotiateVersion() else { return path }
+        return "/v\(version)\(path)"
+    }
+
+    private func call(_ method: String, _ path: String, timeout: Duration) async throws(AgentError) -> HTTPResponse {
+        do {
+            return try await client.send(method, target, path: path, headers: [("Accept", "application/json")], timeout: timeout)
+        } catch {
+            throw AgentError(.unreachable, "Docker Engine \(error)")
+        }
+    }
+
+    private func expectDone(_ response: HTTPResponse, _ request: String) throws(AgentError) {
+        switch response.status {
+        case 204, 304: return
+        case 404: throw AgentError(.noSuchContainer, "\(target): \(request): \(Self.engineMessage(response))")
+        case 500...599: throw AgentError(.refused, "\(target): \(request): \(Self.engineMessage(response))")
+        default: throw unexpected(request, response)
+        }
+    }
+
+    private func unexpected(_ request: String, _ response: HTTPResponse) -> AgentError {
+        AgentError(.unexpectedReply, "\(target): \(request): HTTP \(response.status): \(Self.engineMessage(response))")
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse, _ request: String) throws(AgentError) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(response.body))
+        } catch {
+            throw AgentError(.unexpectedReply, "\(target): \(request): not the JSON expected: \(Self.explain(error))")
+        }
+    }
+
+    /// The engine's `{"message": …}`, or the start of the body.
+    private static func engineMessage(_ response: HTTPResponse) -> String {
+        struct Message: Decodable { var message: String }
+        if let message = try? JSONDecoder().decode(Message.self, from: Data(response.body)) { return message.message }
+        let text = response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "(empty body)" : String(text.prefix(200))
+    }
+
+    static func explain(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func at(_ path: [any CodingKey]) -> String {
+            path.isEmpty ? "the top level" : path.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(at(context.codingPath + [key])) is missing"
+        case .typeMismatch(_, let context): return "\(at(context.codingPath)) has the wrong type"
+        case .valueNotFound(_, let context): return "\(at(context.codingPath)) is null"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "\(at(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    private func escape(_ name: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-_.")
+        return name.addingPercentEncoding(withAllowedCharacters: allowed) ?? name
+    }
+}
+
+/// A Docker Engine API version such as 1.43.
+public struct DockerAPIVersion: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+
+    public init(major: Int, minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let major = Int(parts[0]), let minor = Int(parts[1]), major >= 0, minor >= 0 else {
+            return nil
+        }
+        self.init(major: major, minor: minor)
+    }
+
+    public var description: String { "\(major).\(minor)" }
+
+    public static func < (lhs: DockerAPIVersion, rhs: DockerAPIVersion) -> Bool {
+        (lhs.major, lhs.minor) < (rhs.major, rhs.minor)
+    }
+}
+
+/// RFC 3339 times as Docker writes them (`2024-05-01T10:20:30.123456789Z`, or with an offset).
+enum RFC3339 {
+    static func date(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= b.count else { return nil }
+            var value = 0
+            for i in range {
+                guard b[i] >= 48, b[i] <= 57 else { return nil }
+                value = value * 10 + Int(b[i] - 48)
+            }
+            return value
+        }
+        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"), b[13] == UInt8(ascii: ":"),
+            b[16] == UInt8(ascii: ":"),
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 0.1
+            let start = i
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                fraction += Double(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > start else { return nil }
+        }
+        guard i < b.count else { return nil }
+        var offset = 0
+        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+            guard i + 1 == b.count else { return nil }
+        } else {
+            guard b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"),
+                let hours = number((i + 1)..<(i + 3)), let minutes = number((i + 4)..<(i + 6))
+            else { return nil }
+            offset = (hours * 3600 + minutes * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
+        }
+        // Days from the civil date (Howard Hinnant's algorithm), so no calendar or time zone is consulted.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146097 + dayOfEra - 719468
+        let seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+}
