@@ -1,13 +1,5 @@
 import ECSVPCCore
 
-/// `ECSVPCD_RESTART_VIA`: how the agent may be restarted.
-public enum RestartVia: String, Sendable, Codable, CaseIterable {
-    /// systemd when the agent's unit is present and active, else the Docker Engine.
-    case auto
-    case systemd
-    case docker
-}
-
 /// What systemd says about the agent's unit (`ECSVPCD_AGENT_UNIT`, `ecs.service` on ECS-optimized AMIs).
 public enum AgentUnitState: Hashable, Sendable {
     case active

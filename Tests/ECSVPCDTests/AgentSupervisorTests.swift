@@ -1,0 +1,66 @@
+import ECSVPCCore
+import Testing
+
+@testable import ECSVPCD
+
+@Suite("Agent supervisor")
+struct AgentSupervisorTests {
+    @Test(
+        "chooses the restart path from the setting and the unit's state",
+        arguments: [
+            (RestartVia.auto, AgentUnitState.active, RestartPath?.some(.systemd)),
+            (.auto, .notActive("inactive"), .docker),
+            (.auto, .notActive("failed"), .docker),
+            (.auto, .absent, .docker),
+            (.auto, .busUnavailable("no system bus"), .docker),
+            (.systemd, .active, .systemd),
+            (.systemd, .notActive("inactive"), .systemd),
+            (.systemd, .absent, nil),
+            (.systemd, .busUnavailable("no system bus"), nil),
+            (.docker, .active, .docker),
+            (.docker, .absent, .docker),
+            (.docker, .busUnavailable("no system bus"), .docker),
+        ]
+    )
+    func choice(via: RestartVia, state: AgentUnitState, expected: RestartPath?) {
+        let (path, detail) = chooseRestartPath(via: via, unit: "ecs.service", state: state)
+        #expect(path == expected)
+        #expect(!detail.isEmpty)
+        if case .busUnavailable = state, via != .docker { #expect(detail.contains("no system bus")) }
+        if via != .auto { #expect(detail.contains("ECSVPCD_RESTART_VIA")) }
+    }
+
+    @Test("outside systemd the bus is unavailable and auto falls back to Docker, saying why")
+    func noSystemBus() async throws {
+        let state = await SystemdManager().unitState("ecs.service")
+        guard case .busUnavailable(let why) = state else {
+            Issue.record("expected no system bus here (tests run outside systemd), got \(state)")
+            return
+        }
+        #expect(why.contains("sd_bus_open_system"))
+        #expect(why.contains("No such file or directory"))
+        let docker = DockerEngine(target: .unix(path: "/nonexistent/docker.sock"))
+        let (path, detail) = await AgentSupervisor(via: .auto, docker: docker).restartPath()
+        #expect(path == .docker)
+        #expect(detail.contains("systemd cannot be asked about ecs.service"))
+        let (forced, forcedDetail) = await AgentSupervisor(via: .systemd, docker: docker).restartPath()
+        #expect(forced == nil)
+        #expect(forcedDetail.contains("rules out Docker"))
+        await #expect(throws: SystemdError.self) { try await SystemdManager().restartUnit("ecs.service") }
+    }
+
+    @Test("restarts the stand-in agent through Docker in one call")
+    func restartsThroughDocker() async throws {
+        let docker = DockerEngine(target: try HTTPTarget(url: try TestDocker.host()))
+        let agent = try StandinAgent()
+        defer { agent.remove() }
+        let before = try #require(try await docker.inspect(agent.name))
+        let supervisor = AgentSupervisor(via: .docker, container: agent.name, docker: docker, stopTimeout: 5)
+        #expect(await supervisor.restartPath().0 == .docker)
+        try await supervisor.restart(via: .docker)
+        let after = try #require(try await docker.inspect(agent.name))
+        #expect(after.running)
+        #expect(try #require(after.startedAt) > #require(before.startedAt))
+        try await supervisor.start(via: .docker)  // already running: fine
+    }
+}
