@@ -1,3 +1,4 @@
+import ECSVPCD
 import Foundation
 import Synchronization
 
@@ -72,7 +73,10 @@ final class StandinAgent: @unchecked Sendable {
     func waitUntilServing(timeout: Duration = .seconds(10)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let url = URL(string: introspectionURL + "/v1/metadata"), (try? Data(contentsOf: url)) != nil { return }
+            let reply = try? await HTTPClient().send(
+                "GET", .tcp(host: "127.0.0.1", port: introspectionPort), path: "/v1/metadata", timeout: .seconds(1)
+            )
+            if reply?.status == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw TestDocker.Unavailable(description: "stand-in agent \(name) did not serve \(introspectionURL) within \(timeout)")
