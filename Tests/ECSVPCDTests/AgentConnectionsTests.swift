@@ -90,6 +90,20 @@ struct AgentConnectionsTests {
         #expect(sockets == .remotes([address]))
     }
 
+    @Test("the stand-in reconnects when its connection drops")
+    func reconnects() async throws {
+        let address = Loopback.publicAddress()
+        let first = try TCPListener(address: address, port: 0)
+        let port = first.port
+        let agent = try StandinAgent(environment: ["PROBE_ADDRESS": "\(address)", "PROBE_PORT": "\(port)"])
+        defer { agent.remove() }
+        try await waitFor("the first connection") { first.openConnections >= 1 }
+        first.close()
+        let second = try TCPListener(address: address, port: port)
+        defer { second.close() }
+        try await waitFor("the stand-in to reconnect") { second.openConnections >= 1 }
+    }
+
     @Test("the observer puts container, introspection, settings, connections and restart path together")
     func observer() async throws {
         let address = Loopback.publicAddress()

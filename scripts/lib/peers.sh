@@ -79,7 +79,7 @@ peers_build_standin_image() {
     rootfs="$run_dir/standin-rootfs"
     mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/www"
     cp "$busybox" "$rootfs/bin/busybox"
-    for applet in sh awk cat httpd kill mkdir nc nslookup printf ps sleep; do ln -sf busybox "$rootfs/bin/$applet"; done
+    for applet in sh awk cat httpd kill mkdir mkfifo nc nslookup printf ps sleep; do ln -sf busybox "$rootfs/bin/$applet"; done
     cp "$script" "$rootfs/agent.sh"
     chmod 755 "$rootfs/agent.sh"
     tar -C "$rootfs" -c . | peers_docker "$run_dir" import \

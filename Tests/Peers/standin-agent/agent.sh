@@ -32,13 +32,14 @@ resolve() {
 }
 
 hold_connection() {
+    mkfifo /tmp/hold
     while :; do
         address=$PROBE_ADDRESS
         if [ -z "$address" ] && [ -n "$ECS_NAME" ]; then address=$(resolve); fi
         if [ -n "$address" ]; then
             echo "standin-agent: connecting to $address:$PROBE_PORT"
-            # nc holds the connection until the peer closes it; its stdin never ends.
-            sleep 2147483647 | nc "$address" "$PROBE_PORT" > /dev/null
+            # nc holds the connection until the peer closes it; its stdin (a FIFO opened read-write) never ends.
+            nc "$address" "$PROBE_PORT" <> /tmp/hold > /dev/null
         fi
         sleep 1
     done
