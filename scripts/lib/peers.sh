@@ -99,4 +99,8 @@ peers_stop_dockerd() {
         sleep 0.1
     done
     rm -f "$run_dir/dockerd.pid"
+    # dockerd leaves its default network namespace bind-mounted under the exec root; unmount it so the run
+    # directory can be removed.
+    awk -v dir="$run_dir/" 'index($5, dir) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+        while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
 }
