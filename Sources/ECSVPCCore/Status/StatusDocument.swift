@@ -1,0 +1,138 @@
+import Foundation
+
+/// The status document (schema 1): what `check --json`, `status --json`, the control socket and the state file
+/// carry. Fields are only ever added within a schema version.
+public struct StatusDocument: Hashable, Sendable, Codable {
+    public static let currentSchema = 1
+
+    public struct Instance: Hashable, Sendable, Codable {
+        public var id: String?
+        public var region: String
+        public var dnsSuffix: String
+        public var vpcCIDRs: [CIDR]
+        public var endpointCIDRs: [CIDR]
+
+        public init(id: String?, region: String, dnsSuffix: String, vpcCIDRs: [CIDR], endpointCIDRs: [CIDR]) {
+            self.id = id
+            self.region = region
+            self.dnsSuffix = dnsSuffix
+            self.vpcCIDRs = vpcCIDRs
+            self.endpointCIDRs = endpointCIDRs
+        }
+    }
+
+    public struct Agent: Hashable, Sendable, Codable {
+        public var running: Bool
+        public var started: Date?
+        public var version: String?
+        public var cluster: String?
+        /// `vpc-endpoint`, `public`, `none` or `unknown`.
+        public var connections: String
+        public var connectionsDetail: String?
+        public var remoteAddresses: [IPAddress]
+        /// `systemd` or `docker`: the way a restart would go now.
+        public var supervisor: String?
+        public var supervisorDetail: String?
+        public var proxy: String?
+
+        public init(
+            running: Bool, started: Date?, version: String?, cluster: String?, connections: String,
+            connectionsDetail: String?, remoteAddresses: [IPAddress], supervisor: String?, supervisorDetail: String?,
+            proxy: String?
+        ) {
+            self.running = running
+            self.started = started
+            self.version = version
+            self.cluster = cluster
+            self.connections = connections
+            self.connectionsDetail = connectionsDetail
+            self.remoteAddresses = remoteAddresses
+            self.supervisor = supervisor
+            self.supervisorDetail = supervisorDetail
+            self.proxy = proxy
+        }
+    }
+
+    public struct RestartRecord: Hashable, Sendable, Codable {
+        public var at: Date
+        /// `systemd` or `docker`.
+        public var via: String
+        /// `verified`, `failed`, `in-flight`.
+        public var result: String
+        public var reason: String
+        public var detail: String?
+
+        public init(at: Date, via: String, result: String, reason: String, detail: String?) {
+            self.at = at
+            self.via = via
+            self.result = result
+            self.reason = reason
+            self.detail = detail
+        }
+    }
+
+    public struct Restart: Hashable, Sendable, Codable {
+        /// `idle`, `confirming`, `pending`, `waiting-cooldown`, `budget-spent`, `blocked`, `restarting`,
+        /// `verifying`, `done`, `disabled`.
+        public var state: String
+        public var reason: String
+        public var notBefore: Date?
+        public var budgetLeft: Int
+        public var history: [RestartRecord]
+
+        public init(state: String, reason: String, notBefore: Date?, budgetLeft: Int, history: [RestartRecord]) {
+            self.state = state
+            self.reason = reason
+            self.notBefore = notBefore
+            self.budgetLeft = budgetLeft
+            self.history = history
+        }
+    }
+
+    public var schema: Int = StatusDocument.currentSchema
+    /// `check`, `daemon`, `rollout`, or `saved-state`.
+    public var source: String
+    public var health: Health
+    public var summary: String
+    public var instance: Instance
+    public var endpoints: [EndpointReport]
+    public var configuration: EndpointConfiguration
+    /// Since when the current configuration verdict holds (daemon only).
+    public var configurationSince: Date?
+    public var agent: Agent?
+    public var restart: Restart?
+    public var findings: [Finding]
+    public var updatedAt: Date
+
+    public init(
+        source: String, health: Health, summary: String, instance: Instance, endpoints: [EndpointReport],
+        configuration: EndpointConfiguration, configurationSince: Date? = nil, agent: Agent?, restart: Restart?,
+        findings: [Finding], updatedAt: Date
+    ) {
+        self.source = source
+        self.health = health
+        self.summary = summary
+        self.instance = instance
+        self.endpoints = endpoints
+        self.configuration = configuration
+        self.configurationSince = configurationSince
+        self.agent = agent
+        self.restart = restart
+        self.findings = findings
+        self.updatedAt = updatedAt
+    }
+
+    /// The JSON encoding used everywhere: ISO 8601 dates, sorted keys, so documents diff cleanly.
+    public static func encoder(pretty: Bool = true) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -1,0 +1,39 @@
+import ECSVPCCore
+import Foundation
+
+/// Reads the configuration file and the environment into `Settings`.
+public enum SettingsLoader {
+    /// `explicit` is true when the path came from `--config`: then a missing file is an error; the default
+    /// path may be absent (every key has a default).
+    public static func load(
+        path: String,
+        explicit: Bool,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationError) -> Settings {
+        var file: (path: String, text: String)?
+        if FileManager.default.fileExists(atPath: path) {
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw ConfigurationError(
+                    code: .unreadable, source: path, line: nil, key: nil,
+                    detail: "cannot read the file (\(error.localizedDescription)); check its permissions"
+                )
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ConfigurationError(
+                    code: .unreadable, source: path, line: nil, key: nil,
+                    detail: "the file is not UTF-8 text"
+                )
+            }
+            file = (path, text)
+        } else if explicit {
+            throw ConfigurationError(
+                code: .unreadable, source: path, line: nil, key: nil,
+                detail: "no such file; give an existing file with --config or leave it out for the defaults"
+            )
+        }
+        return try SettingsParser.parse(file: file, environment: environment)
+    }
+}

@@ -1,0 +1,67 @@
+import ECSVPCCore
+import Foundation
+
+/// The adapters wired from the settings: what `check`, `rollout` and the daemon observe through.
+public struct ObservationEnvironment: Sendable {
+    public let settings: Settings
+    public let metadata: InstanceMetadataClient?
+    public let endpointObserver: EndpointObserver
+
+    public init(settings: Settings) throws {
+        self.settings = settings
+        metadata = try InstanceMetadataClient(endpoint: settings.imdsEndpoint)
+        var resolverConfiguration = ResolverConfiguration.parse(
+            resolvConf: (try? String(contentsOfFile: settings.resolvConf, encoding: .utf8)) ?? ""
+        )
+        if let servers = settings.dnsServers {
+            resolverConfiguration.servers = servers.map { DNSServer(address: $0.address, port: $0.port) }
+        }
+        resolverConfiguration.hostsFile = settings.hostsFile
+        let amazon = settings.amazonDNS.map { server in
+            var configuration = resolverConfiguration
+            configuration.servers = [DNSServer(address: server.address, port: server.port)]
+            configuration.hostsFile = nil
+            configuration.rotate = false
+            return DNSResolver(configuration: configuration) as any NameResolving
+        }
+        endpointObserver = EndpointObserver(
+            resolver: DNSResolver(configuration: resolverConfiguration),
+            amazonResolver: amazon,
+            probe: TCPProbe(),
+            probePort: settings.probePort,
+            probeTimeout: settings.probeTimeout
+        )
+    }
+
+    public func loadInstance() async throws(InstanceContextLoader.Failure) -> InstanceContext {
+        try await InstanceContextLoader(settings: settings, metadata: metadata).load()
+    }
+
+    public func classifier(for instance: InstanceContext) -> AddressClassifier {
+        AddressClassifier(vpcCIDRs: instance.vpcCIDRs, endpointCIDRs: settings.endpointCIDRs)
+    }
+
+    public func names(for instance: InstanceContext) -> [WatchedName] {
+        EndpointNames.watched(region: instance.region, dnsSuffix: instance.dnsSuffix, extra: settings.extraNames)
+    }
+
+    /// Observes the names once and assesses them.
+    public func assessEndpoints(_ instance: InstanceContext) async -> EndpointAssessment {
+        let observations = await endpointObserver.observe(names(for: instance))
+        return EndpointAssessment(
+            observations: observations,
+            classifier: classifier(for: instance),
+            probePort: settings.probePort
+        )
+    }
+
+    public func instanceSection(_ instance: InstanceContext) -> StatusDocument.Instance {
+        StatusDocument.Instance(
+            id: instance.instanceID,
+            region: instance.region,
+            dnsSuffix: instance.dnsSuffix,
+            vpcCIDRs: instance.vpcCIDRs,
+            endpointCIDRs: settings.endpointCIDRs
+        )
+    }
+}

@@ -1,0 +1,126 @@
+import ECSVPCCore
+import Foundation
+
+/// Renders a status document as the compact table a person reads on a terminal.
+public struct StatusTable: Sendable {
+    public var color: Bool
+    public var probePort: Int
+
+    public init(color: Bool, probePort: Int) {
+        self.color = color
+        self.probePort = probePort
+    }
+
+    /// Colour only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
+    public static func wantsColor(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        isatty(STDOUT_FILENO) == 1 && environment["NO_COLOR"].map(\.isEmpty) ?? true && environment["TERM"] != "dumb"
+    }
+
+    public func render(_ document: StatusDocument, now: Date = Date()) -> String {
+        var lines: [String] = []
+        lines.append("\(paint(document.health.rawValue.uppercased(), for: document.health))  \(document.summary)")
+        let instance = document.instance
+        lines.append(
+            "instance \(instance.id ?? "(id unknown)")  region \(instance.region)  VPC "
+                + instance.vpcCIDRs.map(\.description).joined(separator: ",")
+        )
+        var configuration = "configuration \(document.configuration.rawValue)"
+        if let since = document.configurationSince { configuration += " since \(Self.ago(since, now: now))" }
+        lines.append(configuration)
+        lines.append("")
+        let header = ["NAME", "ROUTE", "ADDRESS", "CLASS", "TCP \(probePort)"]
+        var rows: [[String]] = []
+        for endpoint in document.endpoints {
+            let route = endpoint.route.rawValue + (endpoint.placement.map { " (\($0.rawValue))" } ?? "")
+            if endpoint.addresses.isEmpty {
+                rows.append([endpoint.name, route, endpoint.resolution.outcome.uppercased(), "-", "-"])
+            }
+            for (index, address) in endpoint.addresses.enumerated() {
+                var tcp = address.tcp ?? "-"
+                if let ms = address.connectMilliseconds { tcp += String(format: " %.1fms", ms) }
+                rows.append([
+                    index == 0 ? endpoint.name : "", index == 0 ? route : "", address.address.description,
+                    address.class.rawValue, tcp,
+                ])
+            }
+        }
+        lines += table(header: header, rows: rows)
+        if let agent = document.agent {
+            lines.append("")
+            var line = "agent " + (agent.running ? "running" : "NOT running")
+            if let version = agent.version { line += ", \(version)" }
+            if let started = agent.started { line += ", started \(Self.ago(started, now: now))" }
+            lines.append(line)
+            var connections = "  connections \(agent.connections)"
+            if !agent.remoteAddresses.isEmpty {
+                connections += " (" + agent.remoteAddresses.map(\.description).joined(separator: ", ") + ")"
+            }
+            if let detail = agent.connectionsDetail { connections += ": \(detail)" }
+            lines.append(connections)
+            if let supervisor = agent.supervisor {
+                lines.append("  restarts via \(supervisor)" + (agent.supervisorDetail.map { " (\($0))" } ?? ""))
+            }
+            if let proxy = agent.proxy { lines.append("  proxy \(proxy)") }
+        }
+        if let restart = document.restart {
+            lines.append("")
+            var line = "restart \(restart.state): \(restart.reason)"
+            if let notBefore = restart.notBefore { line += " (at \(Self.clock(notBefore)), \(Self.until(notBefore, now: now)))" }
+            lines.append(line)
+            lines.append("  budget left \(restart.budgetLeft) in 24h")
+            if let last = restart.history.last {
+                lines.append(
+                    "  last restart \(Self.ago(last.at, now: now)) via \(last.via): \(last.result)"
+                        + (last.detail.map { " (\($0))" } ?? "")
+                )
+            }
+        }
+        if !document.findings.isEmpty {
+            lines.append("")
+            lines.append("findings:")
+            for finding in document.findings.sorted(by: { $0.severity > $1.severity }) {
+                let label = paint(finding.severity.rawValue.uppercased(), for: finding.severity.health)
+                lines.append("  \(label) [\(finding.id)] \(finding.message)")
+                lines.append("      → \(finding.hint)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func table(header: [String], rows: [[String]]) -> [String] {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+    }
+
+    private func paint(_ text: String, for health: Health) -> String {
+        guard color else { return text }
+        let code = switch health {
+        case .ok: "32"
+        case .warning: "33"
+        case .critical: "31;1"
+        case .unknown: "35"
+        }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
+
+    static func ago(_ date: Date, now: Date) -> String {
+        let seconds = Int64(max(0, now.timeIntervalSince(date)))
+        return DurationText.format(.seconds(seconds)) + " ago"
+    }
+
+    static func until(_ date: Date, now: Date) -> String {
+        let seconds = Int64(date.timeIntervalSince(now))
+        return seconds <= 0 ? "now" : "in " + DurationText.format(.seconds(seconds))
+    }
+
+    static func clock(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
