@@ -15,15 +15,23 @@ import Testing
 struct SystemdJournalTests {
     static let writerVariable = "ECSVPCD_TEST_JOURNAL_WRITER"
 
-    @Test("the harness gives a command its own journald and returns what it stored")
-    func harness() async throws {
+    @Test("the harness gives a command its own journald and returns what it stored", arguments: [false, true])
+    func harness(hostPIDs: Bool) async throws {
         let directory = try TemporaryDirectory()
         try directory.write("fields", "MESSAGE=native\nECSVPCD_ENDPOINT=ecs.test\nSYSLOG_IDENTIFIER=pj-native\n")
-        let run = try await PrivateJournal.run([
-            "/bin/sh", "-c", "echo streamed | systemd-cat -t pj-stream -p warning && logger --journald=\(directory.file("fields")) && exit 7",
-        ])
+        let run = try await PrivateJournal.run(
+            [
+                "/bin/sh", "-c",
+                """
+                echo streamed | systemd-cat -t pj-stream -p warning && logger --journald=\(directory.file("fields")) || exit 1
+                if test -d /proc/\(getpid()); then exit 7; else exit 8; fi
+                """,
+            ],
+            hostPIDs: hostPIDs
+        )
 
-        #expect(run.status == 7)
+        // Whether the command sees this test process: only with the host's PIDs.
+        #expect(run.status == (hostPIDs ? 7 : 8), "\(run.output)")
         let streamed = run.entries(identifier: "pj-stream")
         #expect(streamed.map { $0["MESSAGE"] } == ["streamed"])
         #expect(streamed.first?["PRIORITY"] == "4")
@@ -37,6 +45,7 @@ struct SystemdJournalTests {
     func cleanup() async throws {
         let mountsBefore = try Self.privateJournalMounts()
         let run = try await PrivateJournal.run(["/bin/sh", "-c", "sleep 29.125 & echo started"], timeout: .seconds(30))
+        _ = try await PrivateJournal.run(["/bin/true"], hostPIDs: true)
         #expect(run.status == 0)
         #expect(run.output.contains("started"))
         let processes = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init)

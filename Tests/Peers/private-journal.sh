@@ -1,11 +1,15 @@
 #!/bin/sh
 # private-journal.sh OUT COMMAND [ARG...]
 #
-# Runs COMMAND with its own systemd-journald: in private mount and PID namespaces, with tmpfs on
-# /run/systemd (sockets, config) and /run/log (the volatile journal). When COMMAND is done it syncs the
-# journal, writes it to OUT as `journalctl -o json` lines and exits with COMMAND's status. The shell is
-# PID 1 of the new PID namespace and unshare runs with --kill-child, so journald and anything COMMAND
-# left behind die with it, however it ends. Needs root, unshare(1) and systemd-journald.
+# Runs COMMAND with its own systemd-journald: in a private mount namespace with tmpfs on /run/systemd
+# (sockets, config) and /run/log (the volatile journal). When COMMAND is done it syncs the journal,
+# writes it to OUT as `journalctl -o json` lines and exits with COMMAND's status.
+#
+# By default it also uses a new PID namespace whose PID 1 is this shell, and unshare runs with
+# --kill-child, so journald and anything COMMAND left behind die with it, however it ends. With
+# PRIVATE_JOURNAL_HOST_PIDS=1 it keeps the host's PIDs (for a COMMAND that must see other processes in
+# /proc, such as the ECS agent); then journald still dies with this shell (parent-death signal), but
+# what COMMAND leaves running is COMMAND's business. Needs root, unshare(1), setpriv(1), systemd-journald.
 set -eu
 
 if [ "$#" -lt 2 ]; then
@@ -14,10 +18,13 @@ if [ "$#" -lt 2 ]; then
 fi
 
 if [ "${PRIVATE_JOURNAL_INSIDE:-}" != 1 ]; then
+    if [ "${PRIVATE_JOURNAL_HOST_PIDS:-}" = 1 ]; then
+        PRIVATE_JOURNAL_INSIDE=1 exec unshare --mount --propagation private --fork --kill-child "$0" "$@"
+    fi
     PRIVATE_JOURNAL_INSIDE=1 exec unshare --mount --propagation private --pid --fork --mount-proc \
         --kill-child "$0" "$@"
 fi
-unset PRIVATE_JOURNAL_INSIDE
+unset PRIVATE_JOURNAL_INSIDE PRIVATE_JOURNAL_HOST_PIDS
 
 out=$1
 shift
@@ -49,7 +56,7 @@ RateLimitIntervalSec=0
 RateLimitBurst=0
 CONF
 
-"$journald" </dev/null >/run/systemd/journald.out 2>&1 &
+setpriv --pdeathsig KILL "$journald" </dev/null >/run/systemd/journald.out 2>&1 &
 journald_pid=$!
 
 tries=0

@@ -1,9 +1,9 @@
 import Foundation
 
-/// A real systemd-journald of one's own: runs a command in private mount and PID namespaces where a
-/// fresh journald owns /run/systemd/journal, then returns what the journal recorded
-/// (Tests/Peers/private-journal.sh does the namespace work). Needs root; journald and everything the
-/// command started are gone when `run` returns, also on timeout.
+/// A real systemd-journald of one's own: runs a command in a private mount namespace (and by default a
+/// private PID namespace) where a fresh journald owns /run/systemd/journal, then returns what the journal
+/// recorded (Tests/Peers/private-journal.sh does the namespace work). Needs root. journald is gone when
+/// `run` returns, also on timeout; so is everything the command started, unless `hostPIDs` is set.
 enum PrivateJournal {
     struct Run: Sendable {
         /// `journalctl -o json` entries; a field with several values has them joined by newlines,
@@ -23,11 +23,11 @@ enum PrivateJournal {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Peers/private-journal.sh").path
 
-    /// Root, unshare(1) and a systemd-journald binary: what the harness needs.
+    /// Root, unshare(1), setpriv(1) and a systemd-journald binary: what the harness needs.
     static var isAvailable: Bool {
         let files = FileManager.default
         return getuid() == 0
-            && files.isExecutableFile(atPath: "/usr/bin/unshare")
+            && files.isExecutableFile(atPath: "/usr/bin/unshare") && files.isExecutableFile(atPath: "/usr/bin/setpriv")
             && (files.isExecutableFile(atPath: "/lib/systemd/systemd-journald")
                 || files.isExecutableFile(atPath: "/usr/lib/systemd/systemd-journald"))
     }
@@ -35,8 +35,13 @@ enum PrivateJournal {
     static func run(
         _ command: [String],
         environment: [String: String]? = nil,
+        hostPIDs: Bool = false,
         timeout: Duration = .seconds(60)
     ) async throws -> Run {
+        var environment = environment ?? ProcessInfo.processInfo.environment
+        // With the host's PIDs the command sees other processes (the agent) in /proc, and journald
+        // records their real PIDs; without, everything the command leaves running dies with it.
+        environment["PRIVATE_JOURNAL_HOST_PIDS"] = hostPIDs ? "1" : nil
         let directory = try TemporaryDirectory()
         let journal = directory.file("journal.json")
         let output = directory.file("output.txt")
