@@ -26,7 +26,10 @@ struct SystemdCatalogTests {
             if line.hasPrefix("#") { continue }
             if line.hasPrefix("-- ") {
                 let id = String(line.dropFirst(3))
-                try #require(id.count == 32 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase }, "bad id, \(location)")
+                try #require(
+                    id.count == 32 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase },
+                    "bad id, \(location)"
+                )
                 entries.append(Entry(id: id))
                 inHeaders = true
                 continue
@@ -41,7 +44,10 @@ struct SystemdCatalogTests {
                     continue
                 }
                 let parts = line.split(separator: ":", maxSplits: 1)
-                try #require(parts.count == 2 && parts[1].hasPrefix(" ") && parts[0].allSatisfy { $0.isLetter || $0 == "-" }, "bad header, \(location)")
+                try #require(
+                    parts.count == 2 && parts[1].hasPrefix(" ") && parts[0].allSatisfy { $0.isLetter || $0 == "-" },
+                    "bad header, \(location)"
+                )
                 try #require(entries[entries.count - 1].headers[String(parts[0])] == nil, "header twice, \(location)")
                 entries[entries.count - 1].headers[String(parts[0])] = String(parts[1].dropFirst())
             } else {
@@ -72,7 +78,10 @@ struct SystemdCatalogTests {
             let pieces = text.split(separator: "@", omittingEmptySubsequences: false)
             #expect(pieces.count % 2 == 1, "\(entry.id): unpaired @")
             for (index, piece) in pieces.enumerated() where index % 2 == 1 {
-                #expect(piece.hasPrefix("ECSVPCD_") && piece.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" }, "\(entry.id): @\(piece)@")
+                #expect(
+                    piece.hasPrefix("ECSVPCD_") && piece.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" },
+                    "\(entry.id): @\(piece)@"
+                )
             }
         }
     }
@@ -85,7 +94,10 @@ struct SystemdCatalogTests {
         let root = try TemporaryDirectory()
         let catalogDirectory = root.url.appendingPathComponent("usr/lib/systemd/catalog")
         try FileManager.default.createDirectory(at: catalogDirectory, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Self.catalogPath, toPath: catalogDirectory.appendingPathComponent("ecsvpcd.catalog").path)
+        try FileManager.default.copyItem(
+            atPath: Self.catalogPath,
+            toPath: catalogDirectory.appendingPathComponent("ecsvpcd.catalog").path
+        )
 
         let update = try Self.journalctl(["--root=\(root.path)", "--update-catalog"])
         #expect(update.status == 0, "\(update.output)")

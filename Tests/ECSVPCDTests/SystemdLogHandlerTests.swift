@@ -25,13 +25,25 @@ struct SystemdLogHandlerTests {
     @Test("a record carries MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and the source location")
     func standardFields() {
         let sent = fields(level: .warning, message: "endpoint refuses 443")
-        #expect(sent.map(\.0) == ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "ECSVPCD_LOGGER"])
-        #expect(sent.map(\.1) == ["endpoint refuses 443", "4", "ecsvpcd", "ECSVPCD/Daemon.swift", "42", "observe()", "ecsvpcd.loop"])
+        #expect(
+            sent.map(\.0) == [
+                "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "ECSVPCD_LOGGER",
+            ]
+        )
+        #expect(
+            sent.map(\.1) == [
+                "endpoint refuses 443", "4", "ecsvpcd", "ECSVPCD/Daemon.swift", "42", "observe()", "ecsvpcd.loop",
+            ]
+        )
     }
 
-    @Test("levels map to syslog priorities", arguments: [
-        (Logger.Level.trace, "7"), (.debug, "7"), (.info, "6"), (.notice, "5"), (.warning, "4"), (.error, "3"), (.critical, "2"),
-    ])
+    @Test(
+        "levels map to syslog priorities",
+        arguments: [
+            (Logger.Level.trace, "7"), (.debug, "7"), (.info, "6"), (.notice, "5"), (.warning, "4"), (.error, "3"),
+            (.critical, "2"),
+        ]
+    )
     func priorities(level: Logger.Level, priority: String) {
         #expect(fields(level: level).first { $0.0 == "PRIORITY" }?.1 == priority)
     }
@@ -76,19 +88,31 @@ struct SystemdLogHandlerTests {
     @Test("handler, provider and call metadata merge; the call wins")
     func metadataMerge() {
         let provider = Logger.MetadataProvider { ["instance": "i-0abc", "route": "public"] }
-        let merged = mergedMetadata(handler: ["route": "unresolved", "region": "us-east-1"], provider: provider, event: ["route": "vpc-endpoint"])
+        let merged = mergedMetadata(
+            handler: ["route": "unresolved", "region": "us-east-1"],
+            provider: provider,
+            event: ["route": "vpc-endpoint"]
+        )
         #expect(merged == ["instance": "i-0abc", "route": "vpc-endpoint", "region": "us-east-1"])
     }
 
     @Test("stderr lines read LEVEL message key=value, with <N> when stderr is not a terminal")
     func stderrLines() {
-        let metadata: Logger.Metadata = ["route": "vpc-endpoint", "endpoint": "ecs.us-east-1.amazonaws.com", "reason": "agent on public addresses"]
+        let metadata: Logger.Metadata = [
+            "route": "vpc-endpoint", "endpoint": "ecs.us-east-1.amazonaws.com", "reason": "agent on public addresses",
+        ]
         #expect(
             StderrLogHandler.line(level: .notice, message: "restart scheduled", metadata: metadata)
                 == "NOTICE restart scheduled endpoint=ecs.us-east-1.amazonaws.com reason=\"agent on public addresses\" route=vpc-endpoint"
         )
-        #expect(StderrLogHandler.line(level: .error, message: "two\nlines", metadata: [:], priorityPrefix: true) == "<3>ERROR two\\nlines")
-        #expect(StderrLogHandler.line(level: .debug, message: "x", metadata: ["q": "say \"hi\""], priorityPrefix: true) == "<7>DEBUG x q=\"say \\\"hi\\\"\"")
+        #expect(
+            StderrLogHandler.line(level: .error, message: "two\nlines", metadata: [:], priorityPrefix: true)
+                == "<3>ERROR two\\nlines"
+        )
+        #expect(
+            StderrLogHandler.line(level: .debug, message: "x", metadata: ["q": "say \"hi\""], priorityPrefix: true)
+                == "<7>DEBUG x q=\"say \\\"hi\\\"\""
+        )
     }
 
     @Test("auto picks the journal only when JOURNAL_STREAM names stderr")
@@ -97,7 +121,10 @@ struct SystemdLogHandlerTests {
         try #require(fstat(STDERR_FILENO, &status) == 0)
         let matching = "\(status.st_dev):\(status.st_ino)"
         #expect(LogDestination.auto.resolved(environment: ["JOURNAL_STREAM": matching]) == .journal)
-        #expect(LogDestination.auto.resolved(environment: ["JOURNAL_STREAM": "\(status.st_dev):\(status.st_ino + 1)"]) == .stderr)
+        #expect(
+            LogDestination.auto.resolved(environment: ["JOURNAL_STREAM": "\(status.st_dev):\(status.st_ino + 1)"])
+                == .stderr
+        )
         #expect(LogDestination.auto.resolved(environment: ["JOURNAL_STREAM": "garbage"]) == .stderr)
         #expect(LogDestination.auto.resolved(environment: [:]) == .stderr)
         #expect(LogDestination.journal.resolved(environment: [:]) == .journal)

@@ -36,7 +36,9 @@ struct SystemdUnitTests {
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else { continue }
-            sections[section, default: [:]][String(line[..<equals]), default: []].append(String(line[line.index(after: equals)...]))
+            sections[section, default: [:]][String(line[..<equals]), default: []].append(
+                String(line[line.index(after: equals)...])
+            )
         }
         return sections
     }
@@ -44,13 +46,21 @@ struct SystemdUnitTests {
     @Test("systemd-analyze security --offline rates the exposure at 2.0 or less")
     func exposure() throws {
         let review = try Self.analyze(["security", "--offline=true", "--no-pager", Self.unitPath])
-        let line = try #require(review.output.split(separator: "\n").last { $0.contains("Overall exposure level") }, "\(review.output)")
+        let line = try #require(
+            review.output.split(separator: "\n").last { $0.contains("Overall exposure level") },
+            "\(review.output)"
+        )
         // "→ Overall exposure level for ecsvpcd.service: 1.9 OK :-)" (the face depends on the locale)
         let label = try #require(line.range(of: "ecsvpcd.service: "))
-        let number = try #require(line[label.upperBound...].split(separator: " ").first.flatMap { Double($0) }, "\(line)")
+        let number = try #require(
+            line[label.upperBound...].split(separator: " ").first.flatMap { Double($0) },
+            "\(line)"
+        )
         #expect(number <= 2.0, "\(review.output)")
         // The same bound, enforced by systemd-analyze itself (the threshold is in tenths).
-        #expect(try Self.analyze(["security", "--offline=true", "--threshold=20", "--no-pager", Self.unitPath]).status == 0)
+        #expect(
+            try Self.analyze(["security", "--offline=true", "--threshold=20", "--no-pager", Self.unitPath]).status == 0
+        )
     }
 
     /// verify checks the unit's syntax, every key and value, and that the executables exist. The package
@@ -60,7 +70,10 @@ struct SystemdUnitTests {
         let directory = try TemporaryDirectory()
         let unit = try String(contentsOfFile: Self.unitPath, encoding: .utf8)
         #expect(unit.contains("\nExecStart=/usr/bin/ecsvpcd run\n"))
-        try directory.write("ecsvpcd.service", unit.replacingOccurrences(of: "\nExecStart=/usr/bin/ecsvpcd run\n", with: "\nExecStart=/bin/true run\n"))
+        try directory.write(
+            "ecsvpcd.service",
+            unit.replacingOccurrences(of: "\nExecStart=/usr/bin/ecsvpcd run\n", with: "\nExecStart=/bin/true run\n")
+        )
 
         let result = try Self.analyze(["verify", "--man=no", directory.file("ecsvpcd.service")])
         #expect(result.status == 0)
@@ -81,7 +94,11 @@ struct SystemdUnitTests {
         #expect(service["RuntimeDirectory"] == ["ecsvpcd"])
         #expect(service["RuntimeDirectoryPreserve"] == ["no"])
         let unit = try #require(try Self.settings()["Unit"])
-        #expect(unit["After"]?.joined(separator: " ").split(separator: " ").sorted() == ["docker.service", "network-online.target"])
+        #expect(
+            unit["After"]?.joined(separator: " ").split(separator: " ").sorted() == [
+                "docker.service", "network-online.target",
+            ]
+        )
         #expect(unit["Wants"]?.contains("network-online.target") == true)
     }
 

@@ -53,7 +53,9 @@ final class NotifyListener: @unchecked Sendable {
     /// The next message, or nil when none arrives within `timeout`.
     func next(timeout: Duration = .seconds(2)) -> Message? {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        )
         guard poll(&descriptor, 1, milliseconds) == 1 else { return nil }
         var buffer = [UInt8](repeating: 0, count: 65536)
         let received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
