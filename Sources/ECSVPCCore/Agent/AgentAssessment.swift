@@ -1,0 +1,129 @@
+import Foundation
+
+/// Which way the agent's live ECS connections go.
+public enum AgentConnectionState: String, Sendable, Codable {
+    case vpcEndpoint = "vpc-endpoint"
+    case `public`
+    case none
+    case unknown
+}
+
+/// The facts about the agent the restart decision needs, derived purely from an `AgentObservation`.
+public struct AgentFacts: Hashable, Sendable {
+    public var exists: Bool
+    public var running: Bool
+    public var startedAt: Date?
+    public var connections: AgentConnectionState
+    /// The agent reaches ECS through an HTTP(S) proxy, so the host's endpoints do not matter to it.
+    public var viaProxy: Bool
+
+    public init(exists: Bool, running: Bool, startedAt: Date?, connections: AgentConnectionState, viaProxy: Bool) {
+        self.exists = exists
+        self.running = running
+        self.startedAt = startedAt
+        self.connections = connections
+        self.viaProxy = viaProxy
+    }
+}
+
+/// The agent's part of the verdict: its connection state and the findings about it.
+public struct AgentAssessment: Sendable {
+    public var facts: AgentFacts
+    public var remoteAddresses: [IPAddress]
+    public var connectionsDetail: String?
+    public var findings: [Finding]
+
+    /// - Parameters:
+    ///   - proxy: the proxy the agent uses for the ECS names (nil: none), decided by the adapter that knows the
+    ///     agent's NO_PROXY rules.
+    ///   - region: this instance's region, to judge `ECS_BACKEND_HOST`.
+    public init(observation: AgentObservation, classifier: AddressClassifier, proxy: String?, region: String) {
+        var findings: [Finding] = []
+        let container = observation.container
+        var remotes: [IPAddress] = []
+        var detail: String?
+        let connections: AgentConnectionState
+        switch observation.sockets {
+        case .remotes(let addresses):
+            remotes = addresses.sorted()
+            let classes = addresses.map(classifier.classify)
+            if classes.isEmpty {
+                connections = .none
+            } else if classes.contains(.public) {
+                connections = .public
+            } else {
+                connections = .vpcEndpoint
+            }
+        case .unknown(let why):
+            connections = .unknown
+            detail = why
+        }
+        facts = AgentFacts(
+            exists: container != nil,
+            running: container?.running ?? false,
+            startedAt: container?.startedAt,
+            connections: connections,
+            viaProxy: proxy != nil
+        )
+        remoteAddresses = remotes
+        connectionsDetail = detail
+
+        if let error = observation.containerError {
+            findings.append(Finding(
+                id: "docker-unavailable", severity: .warning,
+                message: "Cannot ask the Docker Engine about the agent: \(error)",
+                hint: "Check that dockerd runs and that ECSVPCD_DOCKER_HOST points at its socket."
+            ))
+        } else if container == nil {
+            findings.append(Finding(
+                id: "agent-absent", severity: .warning,
+                message: "No agent container named as configured (ECSVPCD_AGENT_CONTAINER) exists",
+                hint: "Start the ECS agent (systemctl start ecs) or set ECSVPCD_AGENT_CONTAINER to its name."
+            ))
+        } else if container?.running == false {
+            findings.append(Finding(
+                id: "agent-not-running", severity: .critical,
+                message: "The agent container exists but is not running",
+                hint: "Start it (systemctl start ecs, or docker start ecs-agent) and read its log (docker logs ecs-agent)."
+            ))
+        }
+        if let proxy {
+            findings.append(Finding(
+                id: "proxy-bypasses-endpoints", severity: .critical,
+                message: "The agent reaches ECS through the proxy \(proxy) (HTTPS_PROXY/HTTP_PROXY in the agent's "
+                    + "config, NO_PROXY does not cover the ECS names), so the VPC endpoints do not help it; "
+                    + "ecsvpcd will not restart it",
+                hint: "Add the ECS names, or .amazonaws.com, to NO_PROXY in /etc/ecs/ecs.config (e.g. "
+                    + "NO_PROXY=169.254.169.254,169.254.170.2,/var/run/docker.sock,.amazonaws.com), or make the proxy "
+                    + "resolve them to the endpoints; then restart the agent."
+            ))
+        }
+        if let backend = observation.settings.backendHost, !backend.isEmpty {
+            let host = backend.replacingOccurrences(of: "https://", with: "").split(separator: "/").first.map(String.init) ?? backend
+            if !host.contains(".\(region).") {
+                findings.append(Finding(
+                    id: "backend-host-elsewhere", severity: .warning,
+                    message: "ECS_BACKEND_HOST is \(backend), not an endpoint of \(region): the agent talks to that "
+                        + "host, whatever the endpoints here",
+                    hint: "Remove ECS_BACKEND_HOST from the agent's config unless it is meant to point elsewhere."
+                ))
+            }
+        }
+        if let version = observation.metadata?.semanticVersion, version < AgentVersion.endpointMinimum {
+            findings.append(Finding(
+                id: "agent-too-old", severity: .warning,
+                message: "The agent is \(version); the ECS VPC endpoints need 1.25.1 or later on EC2",
+                hint: "Update the agent (a newer ECS-optimized AMI, or yum update -y ecs-init && systemctl restart ecs)."
+            ))
+        }
+        if facts.running, connections == .unknown, let detail {
+            findings.append(Finding(
+                id: "agent-connections-unknown", severity: .info,
+                message: "Cannot read the agent's connections: \(detail)",
+                hint: "Run ecsvpcd as root (it reads /proc/PID/fd of the agent); until then it judges by the "
+                    + "agent's start time."
+            ))
+        }
+        self.findings = findings
+    }
+}

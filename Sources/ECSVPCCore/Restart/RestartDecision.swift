@@ -1,0 +1,203 @@
+import Foundation
+
+/// What one observation means for the agent: the outcome of the restart decision.
+public enum RestartDecision: Hashable, Sendable {
+    /// Nothing to do; the reason says why (public configuration, agent already on the endpoints, …).
+    case idle(reason: String)
+    /// The endpoint configuration was seen `seen` of `needed` consecutive times.
+    case confirming(seen: Int, needed: Int)
+    /// A restart is needed but unsafe or useless now; never acted on.
+    case blocked(reason: String)
+    /// Waiting for this instance's slot in the restart window.
+    case scheduled(at: Date, reason: String)
+    case coolingDown(until: Date, reason: String)
+    case budgetSpent(until: Date, reason: String)
+    /// `ECSVPCD_RESTART=never`: the restart that would have happened, and when.
+    case pending(at: Date, reason: String)
+    /// Restart now.
+    case restart(reason: String)
+
+    /// The `restart.state` of the status document.
+    public var state: String {
+        switch self {
+        case .idle: "idle"
+        case .confirming: "confirming"
+        case .blocked: "blocked"
+        case .scheduled: "scheduled"
+        case .coolingDown: "waiting-cooldown"
+        case .budgetSpent: "budget-spent"
+        case .pending: "pending"
+        case .restart: "restarting"
+        }
+    }
+
+    public var reason: String {
+        switch self {
+        case .idle(let reason), .blocked(let reason), .restart(let reason): reason
+        case .scheduled(_, let reason), .coolingDown(_, let reason), .budgetSpent(_, let reason),
+            .pending(_, let reason):
+            reason
+        case .confirming(let seen, let needed):
+            "endpoint configuration seen \(seen) of \(needed) consecutive times"
+        }
+    }
+
+    public var notBefore: Date? {
+        switch self {
+        case .scheduled(let at, _), .pending(let at, _): at
+        case .coolingDown(let until, _), .budgetSpent(let until, _): until
+        default: nil
+        }
+    }
+}
+
+/// The restart decision: a pure state machine fed observations and the time.
+///
+/// Restarts only when the endpoint configuration is confirmed, every endpoint address accepts TCP, the agent runs,
+/// does not use a proxy and still talks the old way, cooldown and budget allow, and this instance's slot came.
+public struct RestartPlanner: Sendable {
+    public var policy: RestartPolicy
+    /// What identifies this instance in the fleet (the instance id); seeds the slot.
+    public var seed: String
+
+    public init(policy: RestartPolicy, seed: String) {
+        self.policy = policy
+        self.seed = seed
+    }
+
+    /// Decides on one observation and updates the ledger's confirmation state.
+    ///
+    /// - Parameters:
+    ///   - configurationKey: a fingerprint of the endpoint configuration (the names' endpoint addresses).
+    ///   - force: an operator's `restart-agent`: skips the slot, never the safety checks, cooldown or budget.
+    public func decide(
+        now: Date,
+        configuration: EndpointConfiguration,
+        configurationKey: String,
+        endpointsAcceptConnections: Bool,
+        agent: AgentFacts,
+        ledger: inout RestartLedger,
+        force: Bool = false
+    ) -> RestartDecision {
+        // 1. Confirmation: the same endpoint configuration on stableProbes consecutive observations.
+        guard configuration == .vpcEndpoints else {
+            ledger.configurationKey = nil
+            ledger.consecutive = 0
+            ledger.confirmedAt = nil
+            return .idle(reason: Self.idleReason(configuration))
+        }
+        if ledger.configurationKey != configurationKey {
+            ledger.configurationKey = configurationKey
+            ledger.consecutive = 0
+            ledger.confirmedAt = nil
+        }
+        ledger.consecutive = min(ledger.consecutive + 1, 1_000_000)
+        if ledger.confirmedAt == nil {
+            guard ledger.consecutive >= policy.stableProbes else {
+                return .confirming(seen: ledger.consecutive, needed: policy.stableProbes)
+            }
+            ledger.confirmedAt = now
+        }
+        let confirmedAt = ledger.confirmedAt ?? now
+
+        // 2. Never restart into endpoints that do not accept connections.
+        guard endpointsAcceptConnections else {
+            return .blocked(reason: "the endpoints do not all accept TCP connections; restarting would cut the agent off")
+        }
+
+        // 3. The agent must run, not use a proxy, and still talk the old way.
+        guard agent.exists, agent.running else {
+            return .blocked(reason: "the agent is not running; ecsvpcd only restarts a running agent")
+        }
+        guard !agent.viaProxy else {
+            return .blocked(reason: "the agent reaches ECS through a proxy; a restart would not change that")
+        }
+        switch agent.connections {
+        case .vpcEndpoint:
+            return .idle(reason: "the agent is connected through the endpoints")
+        case .public:
+            break
+        case .none, .unknown:
+            guard let started = agent.startedAt, started < confirmedAt else {
+                return .idle(reason: "the agent started after the endpoints were confirmed")
+            }
+        }
+        let reason = agent.connections == .public
+            ? "the endpoints are in effect but the agent is still connected to public addresses"
+            : "the endpoints are in effect and the agent started before they were confirmed"
+
+        // 4. Cooldown and budget.
+        if let last = ledger.history.last {
+            let until = last.at.addingTimeInterval(Self.seconds(policy.cooldown))
+            if until > now {
+                return .coolingDown(until: until, reason: reason + "; waiting for the cooldown after the last restart")
+            }
+        }
+        let recent = ledger.restartsInLastDay(before: now)
+        if recent.count >= policy.budget {
+            let oldest = recent.map(\.at).min() ?? now
+            return .budgetSpent(
+                until: oldest.addingTimeInterval(86400),
+                reason: reason + "; the restart budget of \(policy.budget) per 24 h is spent"
+            )
+        }
+
+        // 5. This instance's slot in the window.
+        let slot = confirmedAt.addingTimeInterval(slotOffset(configurationKey: configurationKey))
+        if policy.mode == .never {
+            return .pending(at: max(slot, now), reason: reason + "; ECSVPCD_RESTART=never, so only reported")
+        }
+        if !force, slot > now {
+            return .scheduled(at: slot, reason: reason)
+        }
+        return .restart(reason: force ? reason + " (requested by an operator)" : reason)
+    }
+
+    /// A deterministic offset in [0, window) from the instance and the configuration: a fleet spreads its restarts
+    /// evenly, and a re-run keeps the same slot.
+    public func slotOffset(configurationKey: String) -> TimeInterval {
+        let window = Self.seconds(policy.window)
+        guard window > 0 else { return 0 }
+        let hash = Self.fnv1a64(seed + "\u{0}" + configurationKey)
+        return Double(hash % 1_000_000_007) / 1_000_000_007 * window
+    }
+
+    static func idleReason(_ configuration: EndpointConfiguration) -> String {
+        switch configuration {
+        case .vpcEndpoints: "the endpoints are in effect"
+        case .partial: "only some endpoints are in effect; waiting for all three"
+        case .public: "the ECS names resolve to public addresses; no endpoints in effect"
+        case .unresolved: "the ECS names do not resolve"
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// FNV-1a, 64 bit: stable across runs and platforms (unlike `Hasher`).
+    static func fnv1a64(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        // Final avalanche (from SplitMix64) so that similar ids land far apart.
+        hash ^= hash >> 30
+        hash &*= 0xbf58_476d_1ce4_e5b9
+        hash ^= hash >> 27
+        hash &*= 0x94d0_49bb_1331_11eb
+        hash ^= hash >> 31
+        return hash
+    }
+}
+
+extension EndpointAssessment {
+    /// The fingerprint of the configuration the restart slot is tied to: each required name's endpoint addresses.
+    public var configurationKey: String {
+        required.map { report in
+            report.name + "=" + report.addresses.map(\.address.description).sorted().joined(separator: ",")
+        }.joined(separator: ";")
+    }
+}
