@@ -44,14 +44,25 @@ struct SystemdJournalTests {
     @Test("the harness leaves no journald, process or mount behind")
     func cleanup() async throws {
         let mountsBefore = try Self.privateJournalMounts()
-        let run = try await PrivateJournal.run(["/bin/sh", "-c", "sleep 29.125 & echo started"], timeout: .seconds(30))
-        _ = try await PrivateJournal.run(["/bin/true"], hostPIDs: true)
+        // Every process of these runs (journald included) inherits the marker; other test runs on the
+        // machine may have journalds of their own.
+        let marker = "ECSVPCD_TEST_PRIVATE_JOURNAL=\(UUID().uuidString)"
+        var environment = ProcessInfo.processInfo.environment
+        environment["ECSVPCD_TEST_PRIVATE_JOURNAL"] = String(marker.split(separator: "=")[1])
+        let run = try await PrivateJournal.run(
+            ["/bin/sh", "-c", "sleep 30 & echo started"],
+            environment: environment,
+            timeout: .seconds(30)
+        )
         #expect(run.status == 0)
         #expect(run.output.contains("started"))
+        let hostRun = try await PrivateJournal.run(["/bin/true"], environment: environment, hostPIDs: true)
+        #expect(hostRun.status == 0)
+
         let processes = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init)
         let leftovers = processes.filter { pid in
-            let commandLine = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            return commandLine.hasSuffix("/systemd-journald\u{0}") || commandLine == "sleep\u{0}29.125\u{0}"
+            guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+            return environ.split(separator: 0).contains { $0.elementsEqual(marker.utf8) }
         }
         #expect(leftovers.isEmpty)
         #expect(try Self.privateJournalMounts() == mountsBefore)
