@@ -2,6 +2,8 @@ import ArgumentParser
 import ECSVPCCore
 import ECSVPCD
 import Foundation
+import Logging
+import ServiceLifecycle
 
 @main
 struct ECSVPCDCommand: AsyncParsableCommand {
@@ -9,7 +11,10 @@ struct ECSVPCDCommand: AsyncParsableCommand {
         commandName: "ecsvpcd",
         abstract: "Moves the ECS agent onto the Amazon ECS interface VPC endpoints, safely, across a fleet.",
         version: ECSVPCDVersion.current,
-        subcommands: [CheckCommand.self, VersionCommand.self]
+        subcommands: [
+            RunCommand.self, CheckCommand.self, StatusCommand.self, ReprobeCommand.self, RestartAgentCommand.self,
+            VersionCommand.self,
+        ]
     )
 }
 
@@ -79,4 +84,90 @@ struct VersionCommand: ParsableCommand {
     func run() {
         print("ecsvpcd \(ECSVPCDVersion.current)")
     }
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the daemon in the foreground (systemd Type=notify).",
+        discussion: "Exit code: 0 after SIGTERM; 78 for a bad configuration."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let settings = try options.load()
+        let destination = LogDestination(rawValue: settings.log) ?? .auto
+        LoggingSystem.bootstrap { label in destination.makeHandler(label: label) }
+        let logger = Logger(label: "ecsvpcd")
+        let daemon = Daemon(
+            settings: settings,
+            configPath: options.config ?? Settings.defaultPath,
+            configExplicit: options.config != nil,
+            notifier: SystemdNotifier(),
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: daemon)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("ecsvpcd stopped on an error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the running daemon's view: routes, agent, restart state, findings.",
+        discussion: "Exit code: the health code (0 ok, 1 warning, 2 critical, 3 unknown); 3 when no daemon runs."
+    )
+
+    @OptionGroup var options: ConfigOptions
+    @Flag(name: .long, help: "Print the status document (schema 1) as JSON.") var json = false
+
+    func run() async throws {
+        let output = await StatusCommandRunner(settings: try options.load()).status(json: json)
+        try finish(output)
+    }
+}
+
+struct ReprobeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reprobe", abstract: "Ask the running daemon to observe now (root only)."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try finish(await StatusCommandRunner(settings: try options.load()).reprobe())
+    }
+}
+
+struct RestartAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restart-agent",
+        abstract: "Ask the running daemon to restart the agent now (root only).",
+        discussion: "Skips the restart slot, never the safety checks, the cooldown or the budget."
+    )
+
+    @OptionGroup var options: ConfigOptions
+    @Option(name: .long, help: "Why, for the journal.") var reason: String?
+
+    func run() async throws {
+        try finish(await StatusCommandRunner(settings: try options.load()).restartAgent(reason: reason))
+    }
+}
+
+func finish(_ output: CommandOutput) throws {
+    if !output.standardOutput.isEmpty { FileHandle.standardOutput.write(Data(output.standardOutput.utf8)) }
+    if !output.standardError.isEmpty { FileHandle.standardError.write(Data(output.standardError.utf8)) }
+    throw ExitCode(output.exitCode)
 }

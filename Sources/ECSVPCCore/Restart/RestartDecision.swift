@@ -171,7 +171,7 @@ public struct RestartPlanner: Sendable {
         }
     }
 
-    static func seconds(_ duration: Duration) -> TimeInterval {
+    public static func seconds(_ duration: Duration) -> TimeInterval {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) + Double(attoseconds) / 1e18
     }

@@ -35,7 +35,7 @@ public struct RestartLedger: Hashable, Sendable, Codable {
     }
 
     /// Keeps the history bounded: the last day plus the last 20 entries, whichever is more.
-    mutating func trim(now: Date) {
+    public mutating func trim(now: Date) {
         let recent = restartsInLastDay(before: now).count
         let keep = max(20, recent)
         if history.count > keep { history.removeFirst(history.count - keep) }

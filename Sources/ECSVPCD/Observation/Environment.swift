@@ -1,14 +1,34 @@
 import ECSVPCCore
 import Foundation
+import Logging
 
 /// The adapters wired from the settings: what `check`, `rollout` and the daemon observe through.
 public struct ObservationEnvironment: Sendable {
     public let settings: Settings
     public let metadata: InstanceMetadataClient?
     public let endpointObserver: EndpointObserver
+    public let agentObserver: AgentObserver
+    public let supervisor: any AgentSupervising
 
-    public init(settings: Settings) throws {
+    public init(settings: Settings, logger: Logger = Logger(label: "ecsvpcd")) throws {
         self.settings = settings
+        let docker = DockerEngine(target: try HTTPTarget(url: settings.dockerHost))
+        let supervisor = AgentSupervisor(
+            via: settings.restartVia,
+            unit: settings.agentUnit,
+            container: settings.agentContainer,
+            docker: docker
+        )
+        self.supervisor = supervisor
+        agentObserver = AgentObserver(
+            container: settings.agentContainer,
+            docker: docker,
+            introspection: AgentIntrospection(target: try HTTPTarget(url: settings.agentIntrospection)),
+            settings: AgentSettingsReader(paths: settings.agentConfig),
+            probePort: settings.probePort,
+            supervisor: supervisor,
+            logger: logger
+        )
         metadata = try InstanceMetadataClient(endpoint: settings.imdsEndpoint)
         var resolverConfiguration = ResolverConfiguration.parse(
             resolvConf: (try? String(contentsOfFile: settings.resolvConf, encoding: .utf8)) ?? ""
@@ -53,6 +73,20 @@ public struct ObservationEnvironment: Sendable {
             classifier: classifier(for: instance),
             probePort: settings.probePort
         )
+    }
+
+    /// Observes the agent once and assesses it against this instance's ECS names.
+    public func assessAgent(_ instance: InstanceContext) async -> (AgentObservation, AgentAssessment) {
+        let observation = await agentObserver.observe()
+        let proxy = names(for: instance).filter { $0.service != .extra }.lazy
+            .compactMap { agentProxy(forHost: $0.name, port: 443, settings: observation.settings) }.first
+        let assessment = AgentAssessment(
+            observation: observation,
+            classifier: classifier(for: instance),
+            proxy: proxy,
+            region: instance.region
+        )
+        return (observation, assessment)
     }
 
     public func instanceSection(_ instance: InstanceContext) -> StatusDocument.Instance {

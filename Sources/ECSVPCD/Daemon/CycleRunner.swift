@@ -1,0 +1,362 @@
+import ECSVPCCore
+import Foundation
+import Logging
+
+/// One observe → decide → act → record cycle, and the restart with its verification.
+///
+/// Remembers what it last reported, so that every change (configuration, decision, findings) is logged once when
+/// it starts and once when it ends, not on every cycle.
+struct CycleRunner {
+    let settings: Settings
+    let environment: ObservationEnvironment
+    let store: StateStore
+    let logger: Logger
+    let verifyDeadline: Duration
+    let now: @Sendable () -> Date
+    private var instance: InstanceContext?
+    private var lastConfiguration: EndpointConfiguration?
+    private var configurationSince: Date?
+    private var lastDecisionState: String?
+    private var lastFindingIDs: Set<String> = []
+
+    init(settings: Settings, logger: Logger, verifyDeadline: Duration, now: @escaping @Sendable () -> Date) throws {
+        self.settings = settings
+        environment = try ObservationEnvironment(settings: settings, logger: logger)
+        store = StateStore(directory: settings.stateDir)
+        self.logger = logger
+        self.verifyDeadline = verifyDeadline
+        self.now = now
+    }
+
+    mutating func cycle(ledger: inout RestartLedger, force: String?, recover: Bool) async -> StatusDocument {
+        guard let instance = await loadInstance() else {
+            return unknownInstanceDocument()
+        }
+        if recover, ledger.inFlight != nil { await recoverInterruptedRestart(&ledger) }
+
+        let endpoints = await environment.assessEndpoints(instance)
+        var (agentObservation, agent) = await environment.assessAgent(instance)
+        noteConfiguration(endpoints)
+
+        let planner = RestartPlanner(policy: RestartPolicy(settings), seed: instance.instanceID ?? Self.hostSeed())
+        var decision = planner.decide(
+            now: now(),
+            configuration: endpoints.configuration,
+            configurationKey: endpoints.configurationKey,
+            endpointsAcceptConnections: endpoints.endpointsAcceptConnections,
+            agent: agent.facts,
+            ledger: &ledger,
+            force: force != nil
+        )
+        if let force, decision.state != "restarting" {
+            logger.warning("operator restart not done: \(decision.reason)", metadata: ["reason": "\(force)"])
+        }
+        noteDecision(decision)
+        if case .restart(let reason) = decision {
+            await restart(reason: reason, observation: agentObservation, ledger: &ledger)
+            (agentObservation, agent) = await environment.assessAgent(instance)
+            decision = .idle(reason: "restarted: " + (ledger.history.last?.result ?? "unknown"))
+            lastDecisionState = decision.state
+        }
+        ledger.trim(now: now())
+        persist(ledger)
+
+        let document = statusDocument(
+            instance: instance, endpoints: endpoints, agentObservation: agentObservation, agent: agent,
+            decision: decision, ledger: ledger
+        )
+        noteFindings(document.findings)
+        do {
+            try store.saveStatus(document)
+        } catch {
+            logger.warning("cannot save the status document: \(error)")
+        }
+        return document
+    }
+
+    // MARK: Acting
+
+    private func restart(reason: String, observation: AgentObservation, ledger: inout RestartLedger) async {
+        guard let path = observation.supervisor else {
+            logger.error(
+                "restart needed but no way to restart the agent: \(observation.supervisorDetail)",
+                metadata: ["message_id": "\(MessageID.restartFailed.rawValue)", "reason": "\(observation.supervisorDetail)"]
+            )
+            return
+        }
+        let started = now()
+        ledger.inFlight = RestartLedger.InFlight(
+            startedAt: started, via: path.rawValue, reason: reason, previousAgentStart: observation.container?.startedAt
+        )
+        persist(ledger)
+        logger.notice(
+            "restarting the ECS agent via \(path.rawValue): \(reason)",
+            metadata: ["decision": "restart", "reason": "\(reason)", "via": "\(path.rawValue)"]
+        )
+        var result = "failed"
+        var detail: String?
+        do {
+            try await environment.supervisor.restart(via: path)
+            (result, detail) = await verify(previousStart: observation.container?.startedAt)
+        } catch {
+            detail = "the restart call failed: \(error)"
+        }
+        ledger.inFlight = nil
+        ledger.history.append(
+            StatusDocument.RestartRecord(at: started, via: path.rawValue, result: result, reason: reason, detail: detail)
+        )
+        persist(ledger)
+        if result == "verified" {
+            logger.notice(
+                "agent restarted via \(path.rawValue) and verified: \(detail ?? "")",
+                metadata: ["message_id": "\(MessageID.restartVerified.rawValue)", "via": "\(path.rawValue)", "decision": "verified"]
+            )
+        } else {
+            logger.critical(
+                "agent restart via \(path.rawValue) failed: \(detail ?? "unknown"); not retried before the cooldown (\(DurationText.format(settings.restartCooldown)))",
+                metadata: [
+                    "message_id": "\(MessageID.restartFailed.rawValue)", "via": "\(path.rawValue)",
+                    "reason": "\(detail ?? "unknown")", "decision": "failed",
+                ]
+            )
+        }
+    }
+
+    /// The agent runs again with a new StartedAt, introspection answers, and its connections go to endpoints.
+    private func verify(previousStart: Date?) async -> (String, String?) {
+        let deadline = ContinuousClock.now + verifyDeadline
+        var last = "no observation yet"
+        while ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(500))
+            guard let instance else { break }
+            let (observation, agent) = await environment.assessAgent(instance)
+            guard let container = observation.container, container.running else {
+                last = "the agent container is not running"
+                continue
+            }
+            guard container.startedAt != previousStart else {
+                last = "the agent container has not restarted (same StartedAt)"
+                continue
+            }
+            guard observation.metadata != nil else {
+                last = "the agent's introspection API does not answer (\(observation.metadataError ?? "no reply"))"
+                continue
+            }
+            guard agent.facts.connections == .vpcEndpoint else {
+                last = "the agent's connections are \(agent.facts.connections.rawValue)"
+                    + (agent.remoteAddresses.isEmpty ? "" : " (" + agent.remoteAddresses.map(\.description).joined(separator: ", ") + ")")
+                continue
+            }
+            return ("verified", "connected to " + agent.remoteAddresses.map(\.description).joined(separator: ", "))
+        }
+        return ("failed", "not verified within \(DurationText.format(verifyDeadline)): \(last)")
+    }
+
+    /// ecsvpcd died during a restart: make sure the agent runs, and record what happened.
+    private mutating func recoverInterruptedRestart(_ ledger: inout RestartLedger) async {
+        guard let inFlight = ledger.inFlight, let instance else { return }
+        let (observation, _) = await environment.assessAgent(instance)
+        var detail = "ecsvpcd stopped during this restart"
+        if observation.container?.running != true, let path = observation.supervisor ?? RestartPath(rawValue: inFlight.via) {
+            do {
+                try await environment.supervisor.start(via: path)
+                detail += "; the agent was not running, so ecsvpcd started it"
+                logger.warning("the agent was left stopped by an interrupted restart: started it via \(path.rawValue)")
+            } catch {
+                detail += "; the agent is not running and starting it failed: \(error)"
+                logger.critical("the agent is not running after an interrupted restart, and starting it failed: \(error)")
+            }
+        } else {
+            logger.notice("found an interrupted restart from \(inFlight.startedAt); the agent is running")
+        }
+        ledger.inFlight = nil
+        ledger.history.append(
+            StatusDocument.RestartRecord(at: inFlight.startedAt, via: inFlight.via, result: "interrupted", reason: inFlight.reason, detail: detail)
+        )
+        persist(ledger)
+    }
+
+    private func persist(_ ledger: RestartLedger) {
+        do {
+            try store.saveLedger(ledger)
+        } catch {
+            logger.error("cannot save the state file: \(error)", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    // MARK: Instance context
+
+    private mutating func loadInstance() async -> InstanceContext? {
+        if let instance { return instance }
+        do {
+            let loaded = try await environment.loadInstance()
+            instance = loaded
+            return loaded
+        } catch {
+            logger.error("\(error)", metadata: ["reason": "instance context unknown"])
+            return nil
+        }
+    }
+
+    private func unknownInstanceDocument() -> StatusDocument {
+        var document = StatusDocument.starting(now: now())
+        document.summary = "UNKNOWN cannot learn the instance context (instance metadata); see the journal"
+        document.findings = [Finding(
+            id: "instance-context-unknown", severity: .warning,
+            message: "Instance metadata did not give the region or VPC CIDR blocks",
+            hint: "Check that instance metadata is reachable (IMDSv2, hop limit) or set ECSVPCD_REGION and ECSVPCD_VPC_CIDRS."
+        )]
+        return document
+    }
+
+    static func hostSeed() -> String {
+        ProcessInfo.processInfo.hostName
+    }
+
+    // MARK: Reporting
+
+    private mutating func noteConfiguration(_ endpoints: EndpointAssessment) {
+        guard endpoints.configuration != lastConfiguration else { return }
+        let line = StatusLine.endpoints(endpoints, probePort: settings.probePort)
+        let addresses = endpoints.required.map { "\($0.shortName)=" + $0.addresses.map(\.address.description).joined(separator: "/") }
+        if let previous = lastConfiguration {
+            logger.notice(
+                "endpoint configuration changed from \(previous.rawValue) to \(endpoints.configuration.rawValue): \(line)",
+                metadata: [
+                    "message_id": "\(MessageID.configurationChanged.rawValue)",
+                    "route": "\(endpoints.configuration.rawValue)",
+                    "addresses": "\(addresses.joined(separator: " "))",
+                ]
+            )
+        } else {
+            logger.info(
+                "endpoint configuration is \(endpoints.configuration.rawValue): \(line)",
+                metadata: ["route": "\(endpoints.configuration.rawValue)", "addresses": "\(addresses.joined(separator: " "))"]
+            )
+        }
+        lastConfiguration = endpoints.configuration
+        configurationSince = now()
+    }
+
+    private mutating func noteDecision(_ decision: RestartDecision) {
+        guard decision.state != lastDecisionState else { return }
+        var metadata: Logger.Metadata = ["decision": "\(decision.state)", "reason": "\(decision.reason)"]
+        var text = "restart decision: \(decision.state): \(decision.reason)"
+        if let at = decision.notBefore { text += " (at \(at))"; metadata["not_before"] = "\(at)" }
+        switch decision {
+        case .scheduled: metadata["message_id"] = "\(MessageID.restartScheduled.rawValue)"
+        case .pending, .coolingDown: metadata["message_id"] = "\(MessageID.restartPending.rawValue)"
+        case .budgetSpent: metadata["message_id"] = "\(MessageID.budgetSpent.rawValue)"
+        default: break
+        }
+        switch decision {
+        case .blocked, .budgetSpent: logger.warning("\(text)", metadata: metadata)
+        default: logger.notice("\(text)", metadata: metadata)
+        }
+        lastDecisionState = decision.state
+    }
+
+    private mutating func noteFindings(_ findings: [Finding]) {
+        let ids = Set(findings.map(\.id))
+        for finding in findings where !lastFindingIDs.contains(finding.id) {
+            var metadata: Logger.Metadata = ["finding": "\(finding.id)", "hint": "\(finding.hint)"]
+            if let id = Self.messageIDs[finding.id] { metadata["message_id"] = "\(id.rawValue)" }
+            let text = "\(finding.severity.rawValue): \(finding.message)"
+            switch finding.severity {
+            case .critical: logger.critical("\(text)", metadata: metadata)
+            case .warning: logger.warning("\(text)", metadata: metadata)
+            case .info: logger.info("\(text)", metadata: metadata)
+            }
+        }
+        for gone in lastFindingIDs.subtracting(ids) {
+            logger.notice("resolved: \(gone)", metadata: ["finding": "\(gone)"])
+        }
+        lastFindingIDs = ids
+    }
+
+    static let messageIDs: [String: MessageID] = [
+        "endpoint-not-accepting": .endpointNotAccepting,
+        "custom-dns-bypass": .customDNSBypass,
+        "agent-too-old": .agentTooOld,
+        "proxy-bypasses-endpoints": .proxyBypassesEndpoints,
+        "restart-budget-spent": .budgetSpent,
+    ]
+
+    private func statusDocument(
+        instance: InstanceContext, endpoints: EndpointAssessment, agentObservation: AgentObservation,
+        agent: AgentAssessment, decision: RestartDecision, ledger: RestartLedger
+    ) -> StatusDocument {
+        let policy = RestartPolicy(settings)
+        let currentTime = now()
+        var findings = endpoints.findings + agent.findings
+        if let last = ledger.history.last, last.result != "verified", currentTime.timeIntervalSince(last.at) < 86400 {
+            findings.append(Finding(
+                id: "restart-failed", severity: .critical,
+                message: "The last agent restart (\(last.at), via \(last.via)) was not verified: \(last.detail ?? last.result)",
+                hint: "Check the agent (docker logs ecs-agent, journalctl -u ecs) and the endpoints; ecsvpcd retries after the cooldown."
+            ))
+        }
+        if case .budgetSpent(let until, _) = decision {
+            findings.append(Finding(
+                id: "restart-budget-spent", severity: .warning,
+                message: "The restart budget of \(policy.budget) per 24 h is spent; next chance \(until)",
+                hint: "Look at the restart history (ecsvpcd status) before raising ECSVPCD_RESTART_BUDGET."
+            ))
+        }
+        let health = findings.map(\.severity.health).max() ?? .ok
+        let container = agentObservation.container
+        let agentSection = StatusDocument.Agent(
+            running: container?.running ?? false,
+            started: container?.startedAt,
+            version: agentObservation.metadata?.version,
+            cluster: agentObservation.metadata?.cluster,
+            connections: agent.facts.connections.rawValue,
+            connectionsDetail: agent.connectionsDetail,
+            remoteAddresses: agent.remoteAddresses,
+            supervisor: agentObservation.supervisor?.rawValue,
+            supervisorDetail: agentObservation.supervisorDetail,
+            proxy: agent.facts.viaProxy ? "yes (NO_PROXY does not cover the ECS names)" : nil
+        )
+        let restart = StatusDocument.Restart(
+            state: settings.restart == .never && decision.state == "idle" ? "idle" : decision.state,
+            reason: decision.reason,
+            notBefore: decision.notBefore,
+            budgetLeft: max(0, policy.budget - ledger.restartsInLastDay(before: currentTime).count),
+            history: ledger.history
+        )
+        var summary = StatusLine.endpoints(endpoints, probePort: settings.probePort)
+        summary += "; agent " + Self.agentPhrase(agent, container: container)
+        switch decision {
+        case .scheduled(let at, _): summary += "; restart scheduled at \(Self.clock(at))"
+        case .pending(let at, _): summary += "; restart pending (would be at \(Self.clock(at)), ECSVPCD_RESTART=never)"
+        case .budgetSpent: summary += "; restart needed but budget spent"
+        case .coolingDown(let until, _): summary += "; restart waits for cooldown until \(Self.clock(until))"
+        case .blocked: summary += "; restart blocked"
+        default: summary += "; no restart pending"
+        }
+        if health == .critical, !summary.hasPrefix("CRITICAL"), let first = findings.first(where: { $0.severity == .critical }) {
+            summary = "CRITICAL \(first.id); " + summary
+        }
+        return StatusDocument(
+            source: "daemon", health: health, summary: summary, instance: environment.instanceSection(instance),
+            endpoints: endpoints.endpoints, configuration: endpoints.configuration, configurationSince: configurationSince,
+            agent: agentSection, restart: restart, findings: findings, updatedAt: currentTime
+        )
+    }
+
+    static func agentPhrase(_ agent: AgentAssessment, container: AgentContainer?) -> String {
+        guard container?.running == true else { return container == nil ? "absent" : "not running" }
+        switch agent.facts.connections {
+        case .vpcEndpoint: return "via endpoint"
+        case .public: return "via public endpoints"
+        case .none: return "without ECS connections"
+        case .unknown: return "connections unknown"
+        }
+    }
+
+    static func clock(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withTime, .withColonSeparatorInTime]
+        return formatter.string(from: date) + "Z"
+    }
+}

@@ -1,0 +1,195 @@
+import ECSVPCCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `ecsvpcd run`: observe → decide → act → report, every interval, until SIGTERM.
+///
+/// One loop owns every decision and every restart, so two restarts can never race. SIGHUP reloads the
+/// configuration (an invalid one is reported and the old one kept); the control socket can ask for a reprobe
+/// or an operator restart, which wake the loop.
+public final class Daemon: Service, ControlHandling, @unchecked Sendable {
+    let configPath: String
+    let configExplicit: Bool
+    let notifier: any ServiceNotifying
+    let logger: Logger
+    let waker = Waker()
+    let shared: DaemonShared
+    /// How long a restarted agent has to come back on the endpoints.
+    let verifyDeadline: Duration
+    let now: @Sendable () -> Date
+
+    public init(
+        settings: Settings,
+        configPath: String,
+        configExplicit: Bool,
+        notifier: any ServiceNotifying,
+        logger: Logger,
+        verifyDeadline: Duration = .seconds(120),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configPath = configPath
+        self.configExplicit = configExplicit
+        self.notifier = notifier
+        self.logger = logger
+        self.verifyDeadline = verifyDeadline
+        self.now = now
+        shared = DaemonShared(settings: settings)
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await self.forwardReloadSignals() }
+                let settings = await shared.settings
+                let control = ControlServer(
+                    path: settings.controlSocket, statusGroup: settings.statusGroup, handler: self, logger: logger
+                )
+                group.addTask { try await control.run() }
+                try await self.loop()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            Task { await self.waker.wake(.shutdown) }
+        }
+    }
+
+    private func forwardReloadSignals() async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            await waker.wake(.reload)
+        }
+    }
+
+    // MARK: The loop
+
+    private func loop() async throws {
+        var settings = await shared.settings
+        var cycleRunner = try CycleRunner(settings: settings, logger: logger, verifyDeadline: verifyDeadline, now: now)
+        var ledger = cycleRunner.store.loadLedger(logger: logger)
+        var first = true
+        var force: String?
+        while true {
+            let document = await cycleRunner.cycle(ledger: &ledger, force: force, recover: first)
+            force = nil
+            await shared.publish(document, ledger: ledger, policy: RestartPolicy(settings))
+            if first {
+                notifier.ready(status: document.summary)
+                logger.info("ecsvpcd \(ECSVPCDVersion.current) started: \(document.summary)")
+                first = false
+            } else {
+                notifier.status(document.summary)
+            }
+            notifier.watchdog()
+
+            // Sleep until the next cycle, sooner while a change is being confirmed or a slot comes,
+            // pinging the watchdog from here so that a stuck loop stops the pings.
+            var interval = settings.interval
+            if document.restart?.state == "confirming" { interval = min(interval, max(settings.interval / 6, .seconds(1))) }
+            if let notBefore = document.restart?.notBefore, document.restart?.state == "scheduled" {
+                let untilSlot = Duration.milliseconds(Int64(max(0, notBefore.timeIntervalSince(now())) * 1000) + 10)
+                interval = min(interval, untilSlot)
+            }
+            let deadline = ContinuousClock.now + interval
+            var wakes: [Wake] = []
+            while ContinuousClock.now < deadline, wakes.isEmpty {
+                let remaining = deadline - ContinuousClock.now
+                wakes = await waker.wait(timeout: notifier.watchdogInterval.map { min($0, remaining) } ?? remaining)
+                notifier.watchdog()
+            }
+            if wakes.contains(.shutdown) {
+                notifier.stopping()
+                logger.info("ecsvpcd stopping")
+                return
+            }
+            if wakes.contains(.reload) {
+                notifier.reloading()
+                do {
+                    let fresh = try SettingsLoader.load(path: configPath, explicit: configExplicit)
+                    let runner = try CycleRunner(settings: fresh, logger: logger, verifyDeadline: verifyDeadline, now: now)
+                    if fresh.stateDir != settings.stateDir { ledger = runner.store.loadLedger(logger: logger) }
+                    settings = fresh
+                    cycleRunner = runner
+                    await shared.update(settings: fresh)
+                    logger.notice("configuration reloaded from \(configPath)")
+                } catch {
+                    logger.error(
+                        "configuration reload failed, keeping the previous configuration: \(error)",
+                        metadata: ["reason": "\(error)"]
+                    )
+                }
+                first = true
+            }
+            for case .restartRequested(let reason) in wakes { force = reason }
+        }
+    }
+
+    // MARK: Control socket
+
+    public func status() async -> StatusDocument {
+        await shared.document ?? StatusDocument.starting(now: now())
+    }
+
+    public func reprobe() async -> Result<String, ControlFailure> {
+        await waker.wake(.reprobe)
+        return .success("observing now; ask for status in a moment")
+    }
+
+    public func restartAgent(reason: String) async -> Result<String, ControlFailure> {
+        if let refusal = await shared.refusalForOperatorRestart(now: now()) {
+            return .failure(ControlFailure(message: refusal))
+        }
+        logger.notice("operator asked for an agent restart: \(reason)", metadata: ["reason": "\(reason)"])
+        await waker.wake(.restartRequested(reason: reason))
+        return .success("restart requested; the safety checks, cooldown and budget still apply (see ecsvpcd status)")
+    }
+}
+
+/// What the loop shares with the control socket.
+actor DaemonShared {
+    var settings: Settings
+    var document: StatusDocument?
+    var ledger = RestartLedger()
+    var policy: RestartPolicy
+
+    init(settings: Settings) {
+        self.settings = settings
+        policy = RestartPolicy(settings)
+    }
+
+    func publish(_ document: StatusDocument, ledger: RestartLedger, policy: RestartPolicy) {
+        self.document = document
+        self.ledger = ledger
+        self.policy = policy
+    }
+
+    func update(settings: Settings) {
+        self.settings = settings
+    }
+
+    /// Why an operator restart cannot happen now (cooldown, budget), or nil.
+    func refusalForOperatorRestart(now: Date) -> String? {
+        let recent = ledger.restartsInLastDay(before: now)
+        if recent.count >= policy.budget {
+            return "refused: the restart budget of \(policy.budget) per 24 h is spent"
+        }
+        if let last = ledger.history.last {
+            let until = last.at.addingTimeInterval(RestartPlanner.seconds(policy.cooldown))
+            if until > now {
+                return "refused: in the cooldown after the last restart until \(until)"
+            }
+        }
+        return nil
+    }
+}
+
+extension StatusDocument {
+    /// The document served before the first observation completes.
+    static func starting(now: Date) -> StatusDocument {
+        StatusDocument(
+            source: "daemon", health: .unknown, summary: "starting: first observation in progress",
+            instance: Instance(id: nil, region: "", dnsSuffix: "", vpcCIDRs: [], endpointCIDRs: []),
+            endpoints: [], configuration: .unresolved, agent: nil, restart: nil, findings: [], updatedAt: now
+        )
+    }
+}

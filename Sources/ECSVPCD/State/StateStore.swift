@@ -1,0 +1,109 @@
+import ECSVPCCore
+import Foundation
+import Logging
+
+/// The daemon's memory on disk: the restart ledger (`state.json`) and the last status document (`status.json`),
+/// each written atomically (temporary file, fsync, rename, fsync of the directory).
+public struct StateStore: Sendable {
+    /// The state file's content, versioned like the status document.
+    struct StateFile: Codable {
+        var schema: Int
+        var ledger: RestartLedger
+    }
+
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public var statePath: String { directory + "/state.json" }
+    public var statusPath: String { directory + "/status.json" }
+
+    /// The saved ledger, a fresh one when there is none, and a fresh one when the file is corrupt: the corrupt file
+    /// is moved aside (never deleted) and the problem logged, so the daemon always starts.
+    public func loadLedger(logger: Logger) -> RestartLedger {
+        guard FileManager.default.fileExists(atPath: statePath) else { return RestartLedger() }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: statePath))
+            let file = try StatusDocument.decoder().decode(StateFile.self, from: data)
+            guard file.schema == 1 else {
+                throw StateError(detail: "schema \(file.schema) is not one this version reads (1)")
+            }
+            return file.ledger
+        } catch {
+            let aside = statePath + ".corrupt-" + String(Int(Date().timeIntervalSince1970))
+            let moved = (try? FileManager.default.moveItem(atPath: statePath, toPath: aside)) != nil
+            let what = moved ? "moved it to \(aside) and" : "could not move it aside;"
+            logger.error(
+                "The state file \(statePath) cannot be read (\(Self.describe(error))); \(what) starting with an empty restart history. Cooldown and budget restart from zero.",
+                metadata: ["reason": "\(Self.describe(error))"]
+            )
+            return RestartLedger()
+        }
+    }
+
+    public func saveLedger(_ ledger: RestartLedger) throws {
+        let encoder = StatusDocument.encoder()
+        try write(try encoder.encode(StateFile(schema: 1, ledger: ledger)), to: statePath)
+    }
+
+    public func saveStatus(_ document: StatusDocument) throws {
+        try write(try StatusDocument.encoder().encode(document), to: statusPath)
+    }
+
+    /// Writes `data` so that a crash at any moment leaves either the old file or the new one, never a torn one.
+    func write(_ data: Data, to path: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw StateError(detail: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var failure: String?
+        data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(fd, buffer.baseAddress?.advanced(by: offset), buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = "cannot write \(temporary): \(String(cString: strerror(errno)))"
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil, fsync(fd) != 0 { failure = "cannot fsync \(temporary): \(String(cString: strerror(errno)))" }
+        close(fd)
+        if let failure {
+            unlink(temporary)
+            throw StateError(detail: failure)
+        }
+        guard rename(temporary, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(temporary)
+            throw StateError(detail: "cannot rename \(temporary) to \(path): \(why)")
+        }
+        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let decoding = error as? DecodingError {
+            switch decoding {
+            case .dataCorrupted(let context): return "not valid JSON: \(context.debugDescription)"
+            case .keyNotFound(let key, _): return "missing field \(key.stringValue)"
+            case .typeMismatch(_, let context), .valueNotFound(_, let context):
+                return "bad field \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+            @unknown default: return "\(decoding)"
+            }
+        }
+        return "\(error)"
+    }
+}
+
+public struct StateError: Error, Sendable, CustomStringConvertible {
+    public var detail: String
+    public var description: String { detail }
+}
