@@ -45,7 +45,7 @@ extension AgentAssessment {
 }
 
 @Suite("Agent assessment: connections")
-struct AgentConnectionClassificationTests {
+struct AgentAssessmentConnectionTests {
     @Test("connections to public addresses are public")
     func publicConnections() {
         let fixture = AgentObservationFixture(sockets: AgentObservationFixture.remotes("52.94.133.1", "3.5.7.9"))
@@ -100,7 +100,7 @@ struct AgentConnectionClassificationTests {
 }
 
 @Suite("Agent assessment: findings")
-struct AgentFindingTests {
+struct AgentAssessmentFindingTests {
     @Test(
         "an agent older than 1.25.1 is too old for the endpoints",
         arguments: ["Amazon ECS Agent - v1.25.0 (abcdef0)", "Amazon ECS Agent - v1.9.9 (abcdef0)", "v0.99.100", "1.24.9"]

@@ -583,6 +583,7 @@ struct RestartLimitTests {
             }
         }
 
+        print("week of flapping DNS: \(restarts.count) restarts, decision states seen: \(states.sorted())")
         for (index, at) in restarts.enumerated() {
             let inDay = restarts[...index].filter { at.timeIntervalSince($0) < 86400 }.count
             #expect(inDay <= 3, "restart at \(at): \(inDay) restarts in the 24 hours before")
