@@ -32,7 +32,7 @@ final class DNSFakeServer: Sendable {
     /// Every query received so far.
     var queries: [DNSMessage] { queryLog.log.withLock { $0 } }
 
-    func close() async { try? await channel.close() }
+    func close() { channel.close(promise: nil) }
 
     /// An answer to `query` with `rcode` and these A/AAAA records for the question's name.
     static func answer(_ query: DNSMessage, rcode: DNSResponseCode = .noError, addresses: [IPAddress] = [], ttl: UInt32 = 30)

@@ -123,7 +123,10 @@ struct DNSResolverEdgeTests {
     func servfail() async throws {
         let failing = try await DNSFakeServer { [DNSFakeServer.answer($0, rcode: .serverFailure)] }
         let answering = try await DNSFakeServer { [DNSFakeServer.answer($0, addresses: [ip("127.16.9.9")])] }
-        defer { Task { await failing.close(); await answering.close() } }
+        defer {
+            failing.close()
+            answering.close()
+        }
         let both = ResolverConfiguration(servers: [failing.server, answering.server], timeout: .seconds(2), attempts: 1)
         let resolution = await DNSResolver(configuration: both).resolve("ecs.test")
         #expect(resolution.outcome == .answered)
@@ -150,7 +153,7 @@ struct DNSResolverEdgeTests {
                 DNSFakeServer.answer(query, addresses: [ip("127.16.6.6")]),
             ]
         }
-        defer { Task { await fake.close() } }
+        defer { fake.close() }
         let resolution = await DNSResolver(configuration: ResolverConfiguration(servers: [fake.server], timeout: .seconds(2)))
             .resolve("ecs.test")
         #expect(resolution.outcome == .answered)
@@ -160,7 +163,7 @@ struct DNSResolverEdgeTests {
     @Test("times out after timeout × attempts when the server stays silent")
     func timeout() async throws {
         let silent = try await DNSFakeServer { _ in [] }
-        defer { Task { await silent.close() } }
+        defer { silent.close() }
         let configuration = ResolverConfiguration(servers: [silent.server], timeout: .milliseconds(300), attempts: 2)
         let start = ContinuousClock.now
         let resolution = await DNSResolver(configuration: configuration).resolve("ecs.test")
@@ -176,7 +179,7 @@ struct DNSResolverEdgeTests {
         let broken = try await DNSFakeServer { query in
             [[UInt8(query.id >> 8), UInt8(query.id & 0xff), 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 0xc0]]
         }
-        defer { Task { await broken.close() } }
+        defer { broken.close() }
         let alone = await DNSResolver(configuration: ResolverConfiguration(servers: [broken.server], timeout: .seconds(2)))
             .resolve("ecs.test")
         guard case .error(let text) = alone.outcome else {
@@ -184,12 +187,18 @@ struct DNSResolverEdgeTests {
             return
         }
         #expect(text.contains(broken.server.description) && text.contains("unreadable"))
+        let answering = try await DNSFakeServer { [DNSFakeServer.answer($0, addresses: [ip("127.16.7.7")])] }
+        defer { answering.close() }
+        let both = ResolverConfiguration(servers: [broken.server, answering.server], timeout: .seconds(2), attempts: 1)
+        let resolution = await DNSResolver(configuration: both).resolve("ecs.test")
+        #expect(resolution.outcome == .answered)
+        #expect(resolution.source == .nameserver(answering.server.description))
     }
 
     @Test("asks an IPv6 nameserver given as [::1]:PORT")
     func ipv6Server() async throws {
         let fake = try await DNSFakeServer(host: ip("::1")) { [DNSFakeServer.answer($0, addresses: [ip("127.16.0.6"), ip("::1")])] }
-        defer { Task { await fake.close() } }
+        defer { fake.close() }
         let server = try #require(DNSServer("[::1]:\(fake.server.port)"))
         let resolution = await DNSResolver(configuration: ResolverConfiguration(servers: [server], timeout: .seconds(2)))
             .resolve("ecs.test")
@@ -203,7 +212,7 @@ struct DNSResolverEdgeTests {
         let directory = try TemporaryDirectory()
         try directory.write("hosts", "127.16.1.1 ecs.test\n")
         let silent = try await DNSFakeServer { _ in [] }
-        defer { Task { await silent.close() } }
+        defer { silent.close() }
         var configuration = ResolverConfiguration(servers: [silent.server], timeout: .milliseconds(200), attempts: 1)
         configuration.hostsFile = directory.file("hosts")
         let resolver = DNSResolver(configuration: configuration)
