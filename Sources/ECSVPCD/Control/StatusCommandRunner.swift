@@ -1,0 +1,138 @@
+import ECSVPCCore
+import Foundation
+
+/// What a command prints and how it exits, so the executable only writes and exits.
+public struct CommandOutput: Sendable, Hashable {
+    public var standardOutput: String
+    public var standardError: String
+    public var exitCode: Int32
+
+    public init(standardOutput: String = "", standardError: String = "", exitCode: Int32) {
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.exitCode = exitCode
+    }
+}
+
+/// `ecsvpcd status`, `ecsvpcd reprobe` and `ecsvpcd restart-agent`: the client side of the control socket.
+///
+/// `status` exits with the health code (0 ok, 1 warning, 2 critical, 3 unknown); without a daemon it shows
+/// the last saved status and exits 3. The actions exit 0 when the daemon accepted them, 1 when it refused
+/// or failed, 3 when no daemon answered.
+public struct StatusCommandRunner: Sendable {
+    public var socketPath: String
+    public var stateDir: String
+    public var statusGroup: String
+    public var probePort: Int
+    public var color: Bool
+    public var statusTimeout: Duration = .seconds(5)
+    /// Actions may wait on the daemon's own work (a restart goes through the supervisor).
+    public var actionTimeout: Duration = .seconds(60)
+
+    public init(socketPath: String, stateDir: String, statusGroup: String, probePort: Int, color: Bool) {
+        self.socketPath = socketPath
+        self.stateDir = stateDir
+        self.statusGroup = statusGroup
+        self.probePort = probePort
+        self.color = color
+    }
+
+    /// The paths, group and port from the configuration; colour as `StatusTable.wantsColor()` decides.
+    public init(settings: Settings, color: Bool = StatusTable.wantsColor()) {
+        self.init(
+            socketPath: settings.controlSocket, stateDir: settings.stateDir, statusGroup: settings.statusGroup,
+            probePort: settings.probePort, color: color
+        )
+    }
+
+    /// `ecsvpcd status [--json]`.
+    public func status(json: Bool, now: Date = Date()) async -> CommandOutput {
+        let unknown = Health.unknown.exitCode
+        do {
+            switch try await ControlClient(path: socketPath).send(.status, timeout: statusTimeout) {
+            case .status(let document):
+                return CommandOutput(standardOutput: render(document, json: json, now: now), exitCode: document.health.exitCode)
+            case .failure(let failure):
+                return CommandOutput(standardError: "ecsvpcd status: the daemon refused: \(failure.message)\n", exitCode: unknown)
+            case .done(let message):
+                return CommandOutput(standardError: "ecsvpcd status: unexpected reply: \(message)\n", exitCode: unknown)
+            }
+        } catch where error.code == .notRunning {
+            return savedStatus(json: json, now: now)
+        } catch {
+            return CommandOutput(standardError: "ecsvpcd status: \(explain(error))\n", exitCode: unknown)
+        }
+    }
+
+    /// `ecsvpcd reprobe`.
+    public func reprobe() async -> CommandOutput {
+        await act(.reprobe)
+    }
+
+    /// `ecsvpcd restart-agent [--reason TEXT]`.
+    public func restartAgent(reason: String?) async -> CommandOutput {
+        await act(.restartAgent(reason: reason ?? ControlRequest.defaultRestartReason))
+    }
+
+    private func act(_ request: ControlRequest) async -> CommandOutput {
+        let name = "ecsvpcd \(request.command)"
+        do {
+            switch try await ControlClient(path: socketPath).send(request, timeout: actionTimeout) {
+            case .done(let message):
+                return CommandOutput(standardOutput: message + "\n", exitCode: 0)
+            case .failure(let failure):
+                let verb = failure.code == .failed ? "failed" : "refused (\(failure.code))"
+                return CommandOutput(standardError: "\(name): \(verb): \(failure.message)\n", exitCode: 1)
+            case .status:
+                return CommandOutput(standardError: "\(name): unexpected reply: a status document\n", exitCode: 1)
+            }
+        } catch {
+            return CommandOutput(standardError: "\(name): \(explain(error))\n", exitCode: error.code == .notAllowed ? 1 : 3)
+        }
+    }
+
+    private func savedStatus(json: Bool, now: Date) -> CommandOutput {
+        let notice = "ecsvpcd is not running (no control socket at \(socketPath))"
+        let unknown = Health.unknown.exitCode
+        switch SavedStatus.read(stateDir: stateDir, now: now) {
+        case .absent:
+            return CommandOutput(
+                standardError: "\(notice)\nno saved status either (\(SavedStatus.path(stateDir: stateDir)))\n",
+                exitCode: unknown
+            )
+        case .unreadable(let message):
+            return CommandOutput(standardError: "\(notice)\n\(message)\n", exitCode: unknown)
+        case .loaded(var document, let age):
+            document.source = "saved-state"
+            let saved = "last saved status, \(DurationText.format(age)) old (\(StatusTable.clock(document.updatedAt))):"
+            if json {
+                return CommandOutput(
+                    standardOutput: render(document, json: true, now: now), standardError: "\(notice)\n\(saved)\n",
+                    exitCode: unknown
+                )
+            }
+            return CommandOutput(
+                standardOutput: "\(notice)\n\(saved)\n\n" + render(document, json: false, now: now), exitCode: unknown
+            )
+        }
+    }
+
+    private func render(_ document: StatusDocument, json: Bool, now: Date) -> String {
+        guard json else { return StatusTable(color: color, probePort: probePort).render(document, now: now) }
+        guard let data = try? StatusDocument.encoder().encode(document) else { return "" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    private func explain(_ error: ControlClientError) -> String {
+        switch error.code {
+        case .notRunning:
+            "ecsvpcd is not running (no control socket at \(socketPath))"
+        case .notAllowed:
+            "not allowed to use \(socketPath): root or group \(statusGroup) only (run with sudo, or join the group)"
+        case .timeout:
+            "the daemon did not answer in time on \(socketPath) (\(error.detail)); is it stuck? see journalctl -u ecsvpcd"
+        default:
+            error.description
+        }
+    }
+}
