@@ -163,6 +163,23 @@ struct ControlServerTests {
         }
     }
 
+    @Test("a status round trip through the client takes a few milliseconds at most")
+    func roundTripLatency() async throws {
+        try await withControlServer { path in
+            let client = ControlClient(path: path)
+            var samples: [Duration] = []
+            for _ in 0..<100 {
+                let started = ContinuousClock.now
+                _ = try await client.send(.status, timeout: .seconds(2))
+                samples.append(ContinuousClock.now - started)
+            }
+            let median = samples.sorted()[samples.count / 2]
+            if ProcessInfo.processInfo.environment["ECSVPCD_PRINT_LATENCY"] != nil { print("control round trip median \(median)") }
+            // The whole `ecsvpcd status` should take at most 10 ms; the exchange is a small part of it.
+            #expect(median < .milliseconds(5), "median \(median)")
+        }
+    }
+
     @Test("root may ask for actions; the handler's failure comes back as failed")
     func actionsAsRoot() async throws {
         let handler = FakeControlHandler()
