@@ -99,8 +99,10 @@ public struct AgentAssessment: Sendable {
             ))
         }
         if let backend = observation.settings.backendHost, !backend.isEmpty {
-            let host = backend.replacingOccurrences(of: "https://", with: "").split(separator: "/").first.map(String.init) ?? backend
-            if !host.contains(".\(region).") {
+            let lowered = backend.lowercased()
+            let withoutScheme = lowered.range(of: "://").map { String(lowered[$0.upperBound...]) } ?? lowered
+            let host = withoutScheme.split(separator: "/").first.map(String.init) ?? withoutScheme
+            if !host.contains(".\(region.lowercased()).") {
                 findings.append(Finding(
                     id: "backend-host-elsewhere", severity: .warning,
                     message: "ECS_BACKEND_HOST is \(backend), not an endpoint of \(region): the agent talks to that "

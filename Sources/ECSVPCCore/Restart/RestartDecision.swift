@@ -135,9 +135,11 @@ public struct RestartPlanner: Sendable {
         }
         let recent = ledger.restartsInLastDay(before: now)
         if recent.count >= policy.budget {
-            let oldest = recent.map(\.at).min() ?? now
+            // The moment enough restarts leave the 24-hour window for one more to fit (also after a lowered budget).
+            let times = recent.map(\.at).sorted()
+            let until = policy.budget > 0 ? times[times.count - policy.budget].addingTimeInterval(86400) : .distantFuture
             return .budgetSpent(
-                until: oldest.addingTimeInterval(86400),
+                until: until,
                 reason: reason + "; the restart budget of \(policy.budget) per 24 h is spent"
             )
         }
