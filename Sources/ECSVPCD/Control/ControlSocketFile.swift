@@ -54,7 +54,10 @@ struct ControlSocketFile: Sendable {
     /// Mode 0660 and the status group, or 0600 when there is no group to give it (the returned mode says which).
     func secure(_ socketPath: String, gid: UInt32?) -> (mode: mode_t, groupError: String?) {
         if let gid {
-            if chown(socketPath, uid_t.max, gid) == 0, chmod(socketPath, 0o660) == 0 { return (0o660, nil) }
+            // Under the unit (Group=adm) the socket is born with the group, and chown is filtered: skip it then.
+            var info = stat()
+            let hasGroup = lstat(socketPath, &info) == 0 && info.st_gid == gid
+            if hasGroup || chown(socketPath, uid_t.max, gid) == 0, chmod(socketPath, 0o660) == 0 { return (0o660, nil) }
             let reason = String(cString: strerror(errno))
             chmod(socketPath, 0o600)
             return (0o600, "cannot give the control socket to gid \(gid): \(reason)")
