@@ -1,26 +1,78 @@
 import Foundation
+import Synchronization
 
-/// A real peer (dnsmasq, a listener, the instance-metadata emulator) run as a child process for one test.
+/// A real peer (dnsmasq, a listener, the instance-metadata emulator, ecsvpcd itself) run as a child process.
 ///
-/// Stopped on `stop()` or when released; its pid is also written under `ECSVPCD_TEST_RUN_DIR` so that
-/// scripts/test kills anything a crashed test run left behind.
+/// Spawned with posix_spawn, an empty signal mask and default signal dispositions (Foundation's `Process` passes
+/// on the test thread's blocked signals, so SIGHUP and SIGTERM would stay pending in the child), and reaped with
+/// its own `waitpid`. Stopped on `stop()` or when released; its pid is also written under `ECSVPCD_TEST_RUN_DIR`
+/// so that scripts/test kills anything a crashed test run left behind.
 final class PeerProcess: @unchecked Sendable {
-    let process: Process
+    /// The child's state, under the names Foundation's `Process` uses.
+    final class Child: Sendable {
+        let processIdentifier: Int32
+        private let status = Mutex<Int32?>(nil)
+
+        init(pid: Int32) { processIdentifier = pid }
+
+        var isRunning: Bool { reap(block: false) == nil }
+
+        /// The exit code, or 128 + the signal that ended it; -1 while running.
+        var terminationStatus: Int32 { reap(block: false) ?? -1 }
+
+        func waitUntilExit() { _ = reap(block: true) }
+
+        private func reap(block: Bool) -> Int32? {
+            status.withLock { status in
+                if let status { return status }
+                var raw: Int32 = 0
+                let result = waitpid(processIdentifier, &raw, block ? 0 : WNOHANG)
+                guard result == processIdentifier else {
+                    if result < 0 && errno == ECHILD { status = -2 }
+                    return status
+                }
+                let low = raw & 0x7f
+                status = low == 0 ? (raw >> 8) & 0xff : 128 + low
+                return status
+            }
+        }
+    }
+
+    let process: Child
     let name: String
     private let pidFile: URL?
 
     init(_ executable: String, _ arguments: [String], name: String, environment: [String: String]? = nil) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        for signal in [SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let environmentList = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        let envp = environmentList.map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw PeerProcessError(description: "cannot start \(name) (\(executable)): \(String(cString: strerror(result)))")
+        }
+        process = Child(pid: pid)
         self.name = name
         if let dir = ProcessInfo.processInfo.environment["ECSVPCD_TEST_RUN_DIR"] {
-            let url = URL(fileURLWithPath: dir).appendingPathComponent("peer-\(process.processIdentifier).pid")
-            try? "\(process.processIdentifier)\n".write(to: url, atomically: true, encoding: .utf8)
+            let url = URL(fileURLWithPath: dir).appendingPathComponent("peer-\(pid).pid")
+            try? "\(pid)\n".write(to: url, atomically: true, encoding: .utf8)
             pidFile = url
         } else {
             pidFile = nil
@@ -45,6 +97,10 @@ final class PeerProcess: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+struct PeerProcessError: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// A temporary directory removed when released.
