@@ -13,7 +13,7 @@ struct ECSVPCDCommand: AsyncParsableCommand {
         version: ECSVPCDVersion.current,
         subcommands: [
             RunCommand.self, CheckCommand.self, StatusCommand.self, ReprobeCommand.self, RestartAgentCommand.self,
-            VersionCommand.self,
+            RolloutCommand.self, VersionCommand.self,
         ]
     )
 }
@@ -170,4 +170,39 @@ func finish(_ output: CommandOutput) throws {
     if !output.standardOutput.isEmpty { FileHandle.standardOutput.write(Data(output.standardOutput.utf8)) }
     if !output.standardError.isEmpty { FileHandle.standardError.write(Data(output.standardError.utf8)) }
     throw ExitCode(output.exitCode)
+}
+
+struct RolloutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollout",
+        abstract: "One-shot for fleet tools: observe, restart the agent if needed, verify.",
+        discussion: """
+            Exit code: 0 restarted and verified, or the agent already uses the endpoints; 1 the restart failed \
+            verification (or cooldown/budget/lock prevented it); 2 this instance does not see usable endpoints \
+            (public, partial, unresolved, not accepting connections) or the agent cannot be restarted safely.
+            """
+    )
+
+    @OptionGroup var options: ConfigOptions
+    @Flag(name: .long, help: "Print the outcome as a JSON document.") var json = false
+    @Option(name: .long, help: ArgumentHelp("Wait a random time up to D first (e.g. 5m).", valueName: "D"))
+    var maxWait: String = "0"
+
+    func run() async throws {
+        let settings = try options.load()
+        guard let wait = DurationText.parse(maxWait) else {
+            printError("ecsvpcd rollout: --max-wait \(maxWait) is not a duration (e.g. 30s, 5m)")
+            throw ExitCode(64)
+        }
+        let destination = LogDestination(rawValue: settings.log) ?? .auto
+        LoggingSystem.bootstrap { label in destination.makeHandler(label: label) }
+        let outcome = await Rollout(settings: settings, logger: Logger(label: "ecsvpcd")).run(maxWait: wait)
+        if json {
+            let encoder = StatusDocument.encoder()
+            FileHandle.standardOutput.write(try encoder.encode(outcome) + Data("\n".utf8))
+        } else {
+            print("\(outcome.result): \(outcome.message)")
+        }
+        throw ExitCode(outcome.exitCode)
+    }
 }

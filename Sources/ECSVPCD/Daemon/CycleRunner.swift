@@ -28,18 +28,24 @@ struct CycleRunner {
         self.now = now
     }
 
-    mutating func cycle(ledger: inout RestartLedger, force: String?, recover: Bool) async -> StatusDocument {
+    /// One cycle. The restart ledger is read from the state file under the restart lock each time, so that a
+    /// `rollout` run in between is seen; when a rollout holds the lock, this cycle only observes and reports.
+    mutating func cycle(force: String?, recover: Bool) async -> (StatusDocument, RestartLedger) {
         guard let instance = await loadInstance() else {
-            return unknownInstanceDocument()
+            return (unknownInstanceDocument(), store.loadLedger(logger: logger))
         }
-        if recover, ledger.inFlight != nil { await recoverInterruptedRestart(&ledger) }
+        let lock = try? await RestartLock.acquire(stateDir: settings.stateDir, wait: .zero)
+        var ledger = store.loadLedger(logger: logger)
+        if lock != nil, recover, ledger.inFlight != nil { await recoverInterruptedRestart(&ledger) }
 
         let endpoints = await environment.assessEndpoints(instance)
         var (agentObservation, agent) = await environment.assessAgent(instance)
         noteConfiguration(endpoints)
 
         let planner = RestartPlanner(policy: RestartPolicy(settings), seed: instance.instanceID ?? Self.hostSeed())
-        var decision = planner.decide(
+        var decision = lock == nil
+            ? RestartDecision.blocked(reason: "another ecsvpcd (a rollout) holds the restart lock; deciding next cycle")
+            : planner.decide(
             now: now(),
             configuration: endpoints.configuration,
             configurationKey: endpoints.configurationKey,
@@ -59,7 +65,7 @@ struct CycleRunner {
             lastDecisionState = decision.state
         }
         ledger.trim(now: now())
-        persist(ledger)
+        if lock != nil { persist(ledger) }
 
         let document = statusDocument(
             instance: instance, endpoints: endpoints, agentObservation: agentObservation, agent: agent,
@@ -71,85 +77,18 @@ struct CycleRunner {
         } catch {
             logger.warning("cannot save the status document: \(error)")
         }
-        return document
+        withExtendedLifetime(lock) {}
+        return (document, ledger)
     }
 
     // MARK: Acting
 
     private func restart(reason: String, observation: AgentObservation, ledger: inout RestartLedger) async {
-        guard let path = observation.supervisor else {
-            logger.error(
-                "restart needed but no way to restart the agent: \(observation.supervisorDetail)",
-                metadata: ["message_id": "\(MessageID.restartFailed.rawValue)", "reason": "\(observation.supervisorDetail)"]
-            )
-            return
-        }
-        let started = now()
-        ledger.inFlight = RestartLedger.InFlight(
-            startedAt: started, via: path.rawValue, reason: reason, previousAgentStart: observation.container?.startedAt
-        )
-        persist(ledger)
-        logger.notice(
-            "restarting the ECS agent via \(path.rawValue): \(reason)",
-            metadata: ["decision": "restart", "reason": "\(reason)", "via": "\(path.rawValue)"]
-        )
-        var result = "failed"
-        var detail: String?
-        do {
-            try await environment.supervisor.restart(via: path)
-            (result, detail) = await verify(previousStart: observation.container?.startedAt)
-        } catch {
-            detail = "the restart call failed: \(error)"
-        }
-        ledger.inFlight = nil
-        ledger.history.append(
-            StatusDocument.RestartRecord(at: started, via: path.rawValue, result: result, reason: reason, detail: detail)
-        )
-        persist(ledger)
-        if result == "verified" {
-            logger.notice(
-                "agent restarted via \(path.rawValue) and verified: \(detail ?? "")",
-                metadata: ["message_id": "\(MessageID.restartVerified.rawValue)", "via": "\(path.rawValue)", "decision": "verified"]
-            )
-        } else {
-            logger.critical(
-                "agent restart via \(path.rawValue) failed: \(detail ?? "unknown"); not retried before the cooldown (\(DurationText.format(settings.restartCooldown)))",
-                metadata: [
-                    "message_id": "\(MessageID.restartFailed.rawValue)", "via": "\(path.rawValue)",
-                    "reason": "\(detail ?? "unknown")", "decision": "failed",
-                ]
-            )
-        }
-    }
-
-    /// The agent runs again with a new StartedAt, introspection answers, and its connections go to endpoints.
-    private func verify(previousStart: Date?) async -> (String, String?) {
-        let deadline = ContinuousClock.now + verifyDeadline
-        var last = "no observation yet"
-        while ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(500))
-            guard let instance else { break }
-            let (observation, agent) = await environment.assessAgent(instance)
-            guard let container = observation.container, container.running else {
-                last = "the agent container is not running"
-                continue
-            }
-            guard container.startedAt != previousStart else {
-                last = "the agent container has not restarted (same StartedAt)"
-                continue
-            }
-            guard observation.metadata != nil else {
-                last = "the agent's introspection API does not answer (\(observation.metadataError ?? "no reply"))"
-                continue
-            }
-            guard agent.facts.connections == .vpcEndpoint else {
-                last = "the agent's connections are \(agent.facts.connections.rawValue)"
-                    + (agent.remoteAddresses.isEmpty ? "" : " (" + agent.remoteAddresses.map(\.description).joined(separator: ", ") + ")")
-                continue
-            }
-            return ("verified", "connected to " + agent.remoteAddresses.map(\.description).joined(separator: ", "))
-        }
-        return ("failed", "not verified within \(DurationText.format(verifyDeadline)): \(last)")
+        guard let instance else { return }
+        await AgentRestarter(
+            environment: environment, store: store, logger: logger, verifyDeadline: verifyDeadline,
+            cooldown: settings.restartCooldown, now: now
+        ).restart(reason: reason, observation: observation, instance: instance, ledger: &ledger)
     }
 
     /// ecsvpcd died during a restart: make sure the agent runs, and record what happened.

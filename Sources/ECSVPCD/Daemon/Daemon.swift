@@ -66,11 +66,10 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
     private func loop() async throws {
         var settings = await shared.settings
         var cycleRunner = try CycleRunner(settings: settings, logger: logger, verifyDeadline: verifyDeadline, now: now)
-        var ledger = cycleRunner.store.loadLedger(logger: logger)
         var first = true
         var force: String?
         while true {
-            let document = await cycleRunner.cycle(ledger: &ledger, force: force, recover: first)
+            let (document, ledger) = await cycleRunner.cycle(force: force, recover: first)
             force = nil
             await shared.publish(document, ledger: ledger, policy: RestartPolicy(settings))
             if first {
@@ -107,7 +106,6 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
                 do {
                     let fresh = try SettingsLoader.load(path: configPath, explicit: configExplicit)
                     let runner = try CycleRunner(settings: fresh, logger: logger, verifyDeadline: verifyDeadline, now: now)
-                    if fresh.stateDir != settings.stateDir { ledger = runner.store.loadLedger(logger: logger) }
                     settings = fresh
                     cycleRunner = runner
                     await shared.update(settings: fresh)

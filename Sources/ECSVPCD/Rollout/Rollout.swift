@@ -1,0 +1,122 @@
+import ECSVPCCore
+import Foundation
+import Logging
+
+/// `ecsvpcd rollout`: one observation, the same decision and safety checks as the daemon, a restart if needed,
+/// verification, and an exit code a fleet tool (Systems Manager Run Command) can act on.
+///
+/// The restart slot is replaced by a random wait up to `maxWait`, and confirmation by this one observation (the
+/// operator starts a rollout after creating the endpoints). Cooldown and budget are the daemon's, read from the
+/// same state directory under the same lock, so a rollout and a running daemon never restart twice.
+public struct Rollout: Sendable {
+    public struct Outcome: Sendable, Codable {
+        /// `restarted`, `already-on-endpoints`, `no-usable-endpoints`, `verification-failed`, `not-restarted`.
+        public var result: String
+        public var exitCode: Int32
+        public var message: String
+        public var instanceID: String?
+        public var configuration: EndpointConfiguration?
+        public var restart: StatusDocument.RestartRecord?
+        public var findings: [Finding]
+    }
+
+    let settings: Settings
+    let logger: Logger
+    let verifyDeadline: Duration
+
+    public init(settings: Settings, logger: Logger, verifyDeadline: Duration = .seconds(120)) {
+        self.settings = settings
+        self.logger = logger
+        self.verifyDeadline = verifyDeadline
+    }
+
+    public func run(maxWait: Duration) async -> Outcome {
+        let environment: ObservationEnvironment
+        let instance: InstanceContext
+        do {
+            environment = try ObservationEnvironment(settings: settings, logger: logger)
+            instance = try await environment.loadInstance()
+        } catch {
+            return Outcome(
+                result: "no-usable-endpoints", exitCode: 2, message: "\(error)", instanceID: nil, configuration: nil,
+                restart: nil, findings: []
+            )
+        }
+        if maxWait > .zero {
+            let wait = Double.random(in: 0...RestartPlanner.seconds(maxWait))
+            try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+        }
+        // The daemon holds the lock at most for one restart and its verification.
+        let lock: RestartLock?
+        do {
+            lock = try await RestartLock.acquire(stateDir: settings.stateDir, wait: verifyDeadline + .seconds(60))
+        } catch {
+            return outcome("not-restarted", 1, "cannot take the restart lock: \(error)", instance, nil, nil, [])
+        }
+        guard let lock else {
+            return outcome("not-restarted", 1, "another ecsvpcd holds the restart lock; try again", instance, nil, nil, [])
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        let store = StateStore(directory: settings.stateDir)
+        var ledger = store.loadLedger(logger: logger)
+        let endpoints = await environment.assessEndpoints(instance)
+        let (observation, agent) = await environment.assessAgent(instance)
+        let findings = endpoints.findings + agent.findings
+        guard endpoints.configuration == .vpcEndpoints, endpoints.endpointsAcceptConnections else {
+            let line = StatusLine.endpoints(endpoints, probePort: settings.probePort)
+            return outcome("no-usable-endpoints", 2, "no usable endpoints here: \(line)", instance, endpoints.configuration, nil, findings)
+        }
+        if agent.facts.connections == .vpcEndpoint {
+            return outcome(
+                "already-on-endpoints", 0, "the agent already uses the endpoints", instance, endpoints.configuration, nil,
+                findings
+            )
+        }
+        // The daemon's decision, confirmed by this observation alone and without the slot.
+        var policy = RestartPolicy(settings)
+        policy.stableProbes = 1
+        policy.mode = .auto
+        var scratch = ledger
+        scratch.configurationKey = nil
+        scratch.confirmedAt = nil
+        let decision = RestartPlanner(policy: policy, seed: instance.instanceID ?? "").decide(
+            now: Date(), configuration: endpoints.configuration, configurationKey: endpoints.configurationKey,
+            endpointsAcceptConnections: endpoints.endpointsAcceptConnections, agent: agent.facts, ledger: &scratch,
+            force: true
+        )
+        guard case .restart(let reason) = decision else {
+            let code: Int32 = decision.state == "blocked" ? 2 : 1
+            return outcome("not-restarted", code, "not restarted: \(decision.reason)", instance, endpoints.configuration, nil, findings)
+        }
+        let restarter = AgentRestarter(
+            environment: environment, store: store, logger: logger, verifyDeadline: verifyDeadline,
+            cooldown: settings.restartCooldown, now: { Date() }
+        )
+        let record = await restarter.restart(
+            reason: reason + " (ecsvpcd rollout)", observation: observation, instance: instance, ledger: &ledger
+        )
+        ledger.trim(now: Date())
+        try? store.saveLedger(ledger)
+        guard let record else {
+            return outcome("not-restarted", 1, "no way to restart the agent: \(observation.supervisorDetail)", instance, endpoints.configuration, nil, findings)
+        }
+        if record.result == "verified" {
+            return outcome("restarted", 0, "restarted via \(record.via) and verified: \(record.detail ?? "")", instance, endpoints.configuration, record, findings)
+        }
+        return outcome(
+            "verification-failed", 1, "restart via \(record.via) not verified: \(record.detail ?? "")", instance,
+            endpoints.configuration, record, findings
+        )
+    }
+
+    private func outcome(
+        _ result: String, _ code: Int32, _ message: String, _ instance: InstanceContext?,
+        _ configuration: EndpointConfiguration?, _ record: StatusDocument.RestartRecord?, _ findings: [Finding]
+    ) -> Outcome {
+        Outcome(
+            result: result, exitCode: code, message: message, instanceID: instance?.instanceID,
+            configuration: configuration, restart: record, findings: findings
+        )
+    }
+}
