@@ -1,0 +1,136 @@
+import ECSVPCCore
+import ECSVPCD
+import Foundation
+
+/// The IMDSv2 emulator (Tests/Peers/imds-emulator.py) on its own loopback address, answering from values the
+/// test gives it and logging every request as `METHOD PATH STATUS`.
+final class InstanceMetadataEmulator: @unchecked Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Peers/imds-emulator.py").path
+
+    let address: IPAddress
+    let port: Int
+    private let directory: TemporaryDirectory
+    private let process: PeerProcess
+
+    /// The base URL, as `ECSVPCD_IMDS_ENDPOINT` takes it.
+    var endpoint: String { "http://\(address):\(port)" }
+
+    /// Starts the emulator with `values` (metadata path under `latest/meta-data/` → value) and returns once it
+    /// accepts connections.
+    init(values: [String: String]) async throws {
+        address = Loopback.metadataServer()
+        port = geteuid() == 0 ? 80 : 10080
+        directory = try TemporaryDirectory()
+        try Self.write(values, to: directory)
+        try directory.write("requests.log", "")
+        // Children of a test inherit the signal mask of the libdispatch thread that starts them, which blocks
+        // SIGTERM and SIGUSR1: unblock everything before the emulator runs, so stop() and revokeTokens() work.
+        process = try PeerProcess(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import runpy, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+                    + "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
+                Self.script, "--listen", address.description, "--port", String(port),
+                "--data", directory.file("values.json"), "--log", directory.file("requests.log"),
+            ],
+            name: "imds-emulator \(address)"
+        )
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            guard process.process.isRunning else {
+                throw Failure("imds-emulator exited with status \(process.process.terminationStatus)")
+            }
+            // A bare connect, closed at once, is not a request: it leaves no line in the log.
+            if await TCPProbe().probe([address], port: port, timeout: .milliseconds(200))[address]?.isOpen == true { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw Failure("imds-emulator at \(endpoint) did not accept connections within 10 s")
+    }
+
+    /// The values of an instance in `region` whose VPC has `vpcCIDRs` (IPv4 blocks first, then IPv6).
+    static func instance(
+        region: String = "us-east-1",
+        mac: String = "0e:12:34:56:78:9a",
+        ipv4: [String] = ["127.16.0.0/16"],
+        ipv6: [String] = [],
+        domain: String? = "amazonaws.com"
+    ) -> [String: String] {
+        var values = [
+            "placement/region": region,
+            "instance-id": "i-0123456789abcdef0",
+            "mac": mac,
+            "network/interfaces/macs/\(mac)/vpc-ipv4-cidr-blocks": ipv4.joined(separator: "\n"),
+        ]
+        if !ipv6.isEmpty { values["network/interfaces/macs/\(mac)/vpc-ipv6-cidr-blocks"] = ipv6.joined(separator: "\n") }
+        if let domain { values["services/domain"] = domain }
+        return values
+    }
+
+    /// Replaces the values; the emulator re-reads them on every request.
+    func set(_ values: [String: String]) throws {
+        try Self.write(values, to: directory)
+    }
+
+    /// Every request so far, as `METHOD PATH STATUS`.
+    var requests: [String] {
+        ((try? String(contentsOfFile: directory.file("requests.log"), encoding: .utf8)) ?? "")
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// Revokes every token (SIGUSR1) and returns once a token issued before the signal is refused.
+    ///
+    /// The check leaves a `PUT`, a `GET … 200` or two and a `GET … 401` in the request log.
+    func revokeTokens() async throws {
+        let http = HTTPClient()
+        let target = try HTTPTarget(url: endpoint)
+        let token = try await http.send(
+            "PUT", target, path: "/latest/api/token",
+            headers: [("X-aws-ec2-metadata-token-ttl-seconds", "60")], timeout: .seconds(2)
+        ).bodyText
+        process.signal(SIGUSR1)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            let status = try await http.send(
+                "GET", target, path: "/latest/meta-data/", headers: [("X-aws-ec2-metadata-token", token)],
+                timeout: .seconds(2)
+            ).status
+            if status == 401 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw Failure("imds-emulator did not revoke its tokens within 5 s")
+    }
+
+    /// Stops the emulator (SIGTERM, then SIGKILL after 3 s) without holding a thread of the cooperative pool.
+    func stop() async {
+        let process = self.process
+        await offCooperativePool { process.stop() }
+    }
+
+    private static func write(_ values: [String: String], to directory: TemporaryDirectory) throws {
+        let data = try JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
+        try directory.write("values.json", String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Runs blocking work (a peer's `stop()`, which waits for the process to exit) on a thread of its own.
+///
+/// Foundation learns that a child exited on one monitor thread, which blocks in `waitpid` on a dnsmasq that
+/// closed its inherited descriptors until that dnsmasq exits. A test that waits for a process on a cooperative
+/// thread meanwhile can starve the pool (two threads on a two-core machine) of the thread the dnsmasq's own test
+/// needs to stop it: a deadlock. Waiting here keeps the pool free.
+func offCooperativePool(_ work: @escaping @Sendable () -> Void) async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        Thread.detachNewThread {
+            work()
+            continuation.resume()
+        }
+    }
+}
