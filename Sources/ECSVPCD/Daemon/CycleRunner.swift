@@ -164,6 +164,7 @@ struct CycleRunner {
                 metadata: [
                     "message_id": "\(MessageID.configurationChanged.rawValue)",
                     "route": "\(endpoints.configuration.rawValue)",
+                    "previous": "\(previous.rawValue)",
                     "addresses": "\(addresses.joined(separator: " "))",
                 ]
             )
@@ -213,12 +214,13 @@ struct CycleRunner {
         lastFindingIDs = ids
     }
 
+    /// The catalogued findings. `restart-budget-spent` is not here: the `budget-spent` decision carries that id,
+    /// with the reason and the time the catalog entry shows.
     static let messageIDs: [String: MessageID] = [
         "endpoint-not-accepting": .endpointNotAccepting,
         "custom-dns-bypass": .customDNSBypass,
         "agent-too-old": .agentTooOld,
         "proxy-bypasses-endpoints": .proxyBypassesEndpoints,
-        "restart-budget-spent": .budgetSpent,
     ]
 
     private func statusDocument(
