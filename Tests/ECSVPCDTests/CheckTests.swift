@@ -417,9 +417,8 @@ private func builtBinary() -> String? {
     return nil
 }
 
-/// Runs the binary with a clean environment and waits for it without Foundation's `Process` (whose exit
-/// notification can be held up by a dnsmasq of another test, see `offCooperativePool`): posix_spawn, then
-/// `waitpid(WNOHANG)` between short sleeps. Killed after 30 s.
+/// Runs the binary with a clean environment and stdout/stderr in files: posix_spawn, then `waitpid(WNOHANG)`
+/// between short sleeps, so no thread of the cooperative pool blocks. Killed after 30 s.
 private func runBinary(_ binary: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
     let directory = try TemporaryDirectory()
     var actions = posix_spawn_file_actions_t()

@@ -30,8 +30,8 @@ final class InstanceMetadataEmulator: @unchecked Sendable {
         directory = try TemporaryDirectory()
         try Self.write(values, to: directory)
         try directory.write("requests.log", "")
-        // Children of a test inherit the signal mask of the libdispatch thread that starts them, which blocks
-        // SIGTERM and SIGUSR1: unblock everything before the emulator runs, so stop() and revokeTokens() work.
+        // SIGTERM and SIGUSR1 must reach the emulator (stop(), revokeTokens()). PeerProcess now spawns with an
+        // empty signal mask; unblocking here as well keeps this peer independent of how it is spawned.
         process = try PeerProcess(
             "/usr/bin/env",
             [
@@ -120,12 +120,8 @@ final class InstanceMetadataEmulator: @unchecked Sendable {
     }
 }
 
-/// Runs blocking work (a peer's `stop()`, which waits for the process to exit) on a thread of its own.
-///
-/// Foundation learns that a child exited on one monitor thread, which blocks in `waitpid` on a dnsmasq that
-/// closed its inherited descriptors until that dnsmasq exits. A test that waits for a process on a cooperative
-/// thread meanwhile can starve the pool (two threads on a two-core machine) of the thread the dnsmasq's own test
-/// needs to stop it: a deadlock. Waiting here keeps the pool free.
+/// Runs blocking work (a peer's `stop()`, which sleeps until the process exits, up to 3 s) on a thread of its own,
+/// so that parallel tests do not starve the cooperative pool (two threads on a two-core machine).
 func offCooperativePool(_ work: @escaping @Sendable () -> Void) async {
     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
         Thread.detachNewThread {
