@@ -25,82 +25,89 @@ public struct InstanceContextLoader: Sendable {
 
     public func load() async throws(Failure) -> InstanceContext {
         var problems: [(value: String, key: String?, detail: String)] = []
+        let metadata = self.metadata
+        // The values metadata must give are asked all at once (after one token), then the VPC blocks of the MAC.
+        func ask(_ path: String, if needed: Bool) async -> Result<String, InstanceMetadataClient.Failure>? {
+            guard needed, let metadata else { return nil }
+            do { return .success(try await metadata.get(path)) } catch { return .failure(error) }
+        }
+        if let metadata, settings.region == nil || settings.vpcCIDRs == nil { await metadata.prime() }
+        async let regionAnswer = ask("placement/region", if: settings.region == nil)
+        async let idAnswer = ask("instance-id", if: true)
+        async let domainAnswer = ask("services/domain", if: settings.dnsSuffix == nil)
+        async let macAnswer = ask("mac", if: settings.vpcCIDRs == nil)
 
-        func fetch(_ path: String, what: String, key: String?) async -> String? {
-            guard let metadata else {
-                problems.append((what, key, "instance metadata is not configured"))
-                return nil
-            }
-            do {
-                return try await metadata.get(path)
-            } catch {
+        func value(_ answer: Result<String, InstanceMetadataClient.Failure>?, what: String, key: String?) -> String? {
+            switch answer {
+            case .success(let text): return text
+            case .failure(let error):
                 problems.append((what, key, error.description))
+                return nil
+            case nil:
+                if metadata == nil { problems.append((what, key, "instance metadata is not configured")) }
                 return nil
             }
         }
 
         var region = settings.region
-        if region == nil, let value = await fetch("placement/region", what: "region", key: "ECSVPCD_REGION") {
-            if EndpointNames.isPlausibleRegion(value) {
-                region = value
+        if region == nil, let text = value(await regionAnswer, what: "region", key: "ECSVPCD_REGION") {
+            if EndpointNames.isPlausibleRegion(text) {
+                region = text
             } else {
-                problems.append(("region", "ECSVPCD_REGION", "placement/region returned \"\(value.prefix(64))\", not a region code"))
+                problems.append(("region", "ECSVPCD_REGION", "placement/region returned \"\(text.prefix(64))\", not a region code"))
             }
         }
 
+        // Needed only for the restart slot; without it the slot comes from the host name.
         var instanceID: String?
-        if metadata != nil {
-            // Needed only for the restart slot; without it the slot comes from the host name.
-            if let value = try? await metadata?.get("instance-id") {
-                if Self.isInstanceID(value) {
-                    instanceID = value
-                } else {
-                    problems.append(("instance id", nil, "instance-id returned \"\(value.prefix(64))\", not an instance id"))
-                }
+        if case .success(let text) = await idAnswer {
+            if Self.isInstanceID(text) {
+                instanceID = text
+            } else {
+                problems.append(("instance id", nil, "instance-id returned \"\(text.prefix(64))\", not an instance id"))
             }
         }
 
         var dnsSuffix = settings.dnsSuffix
-        if dnsSuffix == nil, let metadata {
-            do {
-                let value = try await metadata.get("services/domain")
-                if Self.isDomain(value) {
-                    dnsSuffix = value.lowercased()
-                } else {
-                    problems.append(("DNS suffix", "ECSVPCD_DNS_SUFFIX", "services/domain returned \"\(value.prefix(64))\", not a domain"))
-                }
-            } catch {
-                // Older metadata versions lack services/domain: the partition tells.
+        // Older metadata versions lack services/domain: then the partition tells.
+        if dnsSuffix == nil, case .success(let text) = await domainAnswer {
+            if Self.isDomain(text) {
+                dnsSuffix = text.lowercased()
+            } else {
+                problems.append(("DNS suffix", "ECSVPCD_DNS_SUFFIX", "services/domain returned \"\(text.prefix(64))\", not a domain"))
             }
         }
 
         var mac: String?
         var vpcCIDRs = settings.vpcCIDRs
         if vpcCIDRs == nil {
-            if let value = await fetch("mac", what: "VPC CIDR blocks", key: "ECSVPCD_VPC_CIDRS") {
-                if Self.isMAC(value) {
-                    mac = value.lowercased()
+            if let text = value(await macAnswer, what: "VPC CIDR blocks", key: "ECSVPCD_VPC_CIDRS") {
+                if Self.isMAC(text) {
+                    mac = text.lowercased()
                 } else {
-                    problems.append(("VPC CIDR blocks", "ECSVPCD_VPC_CIDRS", "mac returned \"\(value.prefix(64))\", not a MAC address"))
+                    problems.append(("VPC CIDR blocks", "ECSVPCD_VPC_CIDRS", "mac returned \"\(text.prefix(64))\", not a MAC address"))
                 }
             }
             if let mac {
                 let base = "network/interfaces/macs/\(mac)/"
-                if let v4 = await fetch(base + "vpc-ipv4-cidr-blocks", what: "VPC CIDR blocks", key: "ECSVPCD_VPC_CIDRS") {
+                async let v4Answer = ask(base + "vpc-ipv4-cidr-blocks", if: true)
+                async let v6Answer = ask(base + "vpc-ipv6-cidr-blocks", if: true)
+                let v4 = value(await v4Answer, what: "VPC CIDR blocks", key: "ECSVPCD_VPC_CIDRS")
+                var v6: String?
+                if case .success(let text) = await v6Answer { v6 = text }
+                if let v4 {
                     var blocks: [CIDR] = []
-                    var bad: [String] = []
-                    var lines = v4.split(whereSeparator: \.isNewline).map(String.init)
-                    if let metadata, let v6 = try? await metadata.get(base + "vpc-ipv6-cidr-blocks") {
-                        lines += v6.split(whereSeparator: \.isNewline).map(String.init)
+                    var bad: [(String, String)] = []
+                    for (source, text) in [("vpc-ipv4-cidr-blocks", v4), ("vpc-ipv6-cidr-blocks", v6 ?? "")] {
+                        for line in text.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) })
+                        where !line.isEmpty {
+                            if line.contains("/"), let cidr = CIDR(line) { blocks.append(cidr) } else { bad.append((source, line)) }
+                        }
                     }
-                    for line in lines.map({ $0.trimmingCharacters(in: .whitespaces) }) where !line.isEmpty {
-                        if let cidr = CIDR(line), line.contains("/") { blocks.append(cidr) } else { bad.append(line) }
-                    }
-                    if !bad.isEmpty || blocks.isEmpty {
-                        problems.append((
-                            "VPC CIDR blocks", "ECSVPCD_VPC_CIDRS",
-                            "vpc-ipv4-cidr-blocks returned \(bad.isEmpty ? "nothing" : "\"\(bad.joined(separator: " ").prefix(80))\", not CIDR blocks")"
-                        ))
+                    if let (source, line) = bad.first {
+                        problems.append(("VPC CIDR blocks", "ECSVPCD_VPC_CIDRS", "\(source) returned \"\(line.prefix(80))\", not a CIDR block"))
+                    } else if blocks.isEmpty {
+                        problems.append(("VPC CIDR blocks", "ECSVPCD_VPC_CIDRS", "vpc-ipv4-cidr-blocks returned nothing"))
                     } else {
                         vpcCIDRs = blocks
                     }

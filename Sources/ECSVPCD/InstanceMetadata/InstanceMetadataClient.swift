@@ -79,6 +79,11 @@ public actor InstanceMetadataClient {
         throw Failure(path: fullPath, detail: "\(lastProblem) after \(attempts) attempts at \(endpoint)", notFound: false)
     }
 
+    /// Gets a token now, so that requests made at once afterwards share it. Failures surface on the requests.
+    public func prime() async {
+        _ = try? await sessionToken()
+    }
+
     private func sessionToken() async throws(Failure) -> String {
         let now = ContinuousClock.now
         if let token, token.expires > now { return token.value }
