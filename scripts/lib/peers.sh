@@ -40,7 +40,7 @@ peers_stop() {
 # containerd it starts itself. Tests find it through ECSVPCD_TEST_DOCKER_HOST and run the stand-in agent
 # image (busybox-static + Tests/Peers/standin-agent/agent.sh) with --network host. A test that needs Docker
 # fails when the variable is missing, so a failed start here is reported, not fatal.
-PEERS_DOCKER_DATA_ROOT=/var/lib/ecsvpcd-test-docker
+PEERS_DOCKER_DATA_ROOT=${PEERS_DOCKER_DATA_ROOT:-/var/lib/ecsvpcd-test-docker}
 PEERS_STANDIN_IMAGE=ecsvpcd-standin-agent:test
 
 peers_docker() { docker -H "unix://$1/docker.sock" "${@:2}"; }
