@@ -1,36 +1,18 @@
 import ECSVPCCore
 
-/// A nameserver address and port, as written in `ECSVPCD_DNS_SERVERS` or a `nameserver` line.
-public struct DNSServer: Hashable, Sendable, CustomStringConvertible {
-    public var address: IPAddress
-    public var port: Int
+/// A nameserver address and port, as written in `ECSVPCD_DNS_SERVERS` or a `nameserver` line: the core's
+/// `HostPort`, with port 53 when none is given.
+public typealias DNSServer = HostPort
 
-    public init(address: IPAddress, port: Int = 53) {
-        self.address = address
-        self.port = port
-    }
-
-    /// Parses `IP`, `IP:PORT`, `[v6]:PORT`, `[v6]` or a bare IPv6 address; a `%zone` suffix is dropped.
+extension HostPort {
+    /// Parses `IP`, `IP:PORT`, `[v6]:PORT`, `[v6]` or a bare IPv6 address (port 53); a `%zone` suffix is dropped.
     public init?(_ text: String) {
-        let text = text.trimmingASCIIWhitespace
-        var host = Substring(text)
-        var port = 53
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return nil }
-            let rest = host[host.index(after: close)...]
-            host = host[host.index(after: host.startIndex)..<close]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":"), let value = Self.port(rest.dropFirst()) else { return nil }
-                port = value
-            }
-        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
-            guard let value = Self.port(host[host.index(after: colon)...]) else { return nil }
-            port = value
-            host = host[..<colon]
+        var host = text.trimmingASCIIWhitespace
+        if let percent = host.firstIndex(of: "%") {
+            let zoneEnd = host[percent...].firstIndex(of: "]") ?? host.endIndex
+            host = Substring(String(host[..<percent]) + String(host[zoneEnd...]))
         }
-        if let percent = host.firstIndex(of: "%") { host = host[..<percent] }
-        guard let address = IPAddress(host) else { return nil }
-        self.init(address: address, port: port)
+        self.init(host, defaultPort: 53)
     }
 
     /// A comma- or space-separated list, as `ECSVPCD_DNS_SERVERS` gives it; nil if any entry is not a server.
@@ -41,17 +23,6 @@ public struct DNSServer: Hashable, Sendable, CustomStringConvertible {
             servers.append(server)
         }
         return servers
-    }
-
-    /// `IP:PORT`, with IPv6 in brackets.
-    public var description: String {
-        address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
-    }
-
-    private static func port(_ text: Substring) -> Int? {
-        guard !text.isEmpty, text.count <= 5, text.allSatisfy(\.isASCII), let value = Int(text), (1...65535).contains(value)
-        else { return nil }
-        return value
     }
 }
 

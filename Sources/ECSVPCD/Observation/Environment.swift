@@ -34,12 +34,12 @@ public struct ObservationEnvironment: Sendable {
             resolvConf: (try? String(contentsOfFile: settings.resolvConf, encoding: .utf8)) ?? ""
         )
         if let servers = settings.dnsServers {
-            resolverConfiguration.servers = servers.map { DNSServer(address: $0.address, port: $0.port) }
+            resolverConfiguration.servers = servers
         }
         resolverConfiguration.hostsFile = settings.hostsFile
         let amazon = settings.amazonDNS.map { server in
             var configuration = resolverConfiguration
-            configuration.servers = [DNSServer(address: server.address, port: server.port)]
+            configuration.servers = [server]
             configuration.hostsFile = nil
             configuration.rotate = false
             return DNSResolver(configuration: configuration) as any NameResolving
