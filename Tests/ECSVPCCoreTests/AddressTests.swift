@@ -51,3 +51,29 @@ struct AddressTests {
         #expect(classifier.classify(try #require(IPAddress("52.94.1.1"))) == .public)
     }
 }
+
+@Suite("Settings parser details")
+struct SettingsParserDetailTests {
+    @Test("suggests the closest key for a typo")
+    func typo() {
+        #expect(throws: ConfigurationError.self) {
+            try SettingsParser.parse(file: ("/c", "ECSVPCD_INTERVALL=30s\n"), environment: [:])
+        }
+        do {
+            _ = try SettingsParser.parse(file: ("/c", "ECSVPCD_INTERVALL=30s\n"), environment: [:])
+        } catch {
+            #expect(error.description.contains("did you mean ECSVPCD_INTERVAL?"))
+        }
+    }
+
+    @Test("durations take digits and a unit only", arguments: ["+5s", "-5s", "5 s", "s", ""])
+    func signedDuration(_ text: String) {
+        #expect(DurationText.parse(text) == nil)
+    }
+
+    @Test("DOCKER_HOST over TCP is not taken as the default")
+    func dockerTCP() throws {
+        let settings = try SettingsParser.parse(file: nil, environment: ["DOCKER_HOST": "tcp://127.0.0.1:2375"])
+        #expect(settings.dockerHost == "unix:///var/run/docker.sock")
+    }
+}

@@ -73,7 +73,7 @@ public enum SettingsParser {
         if let endpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"], isURL(endpoint) {
             settings.imdsEndpoint = endpoint
         }
-        if let docker = environment["DOCKER_HOST"], docker.hasPrefix("unix://") || docker.hasPrefix("tcp://") {
+        if let docker = environment["DOCKER_HOST"], docker.hasPrefix("unix:///") {
             settings.dockerHost = docker
         }
         if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, state.hasPrefix("/") {
@@ -259,7 +259,24 @@ public enum SettingsParser {
         if let match = keys.first(where: { $0.name.hasSuffix(upper) || upper.hasSuffix($0.name) }) {
             return "; did you mean \(match.name)?"
         }
+        let closest = keys.map { ($0.name, editDistance(upper, $0.name)) }.min { $0.1 < $1.1 }
+        if let (name, distance) = closest, distance <= 3 { return "; did you mean \(name)?" }
         return "; see the README for the list of keys"
+    }
+
+    /// Levenshtein distance, for "did you mean" on a mistyped key.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8)
+        let b = Array(b.utf8)
+        var previous = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
     }
 
     static func list(_ text: String) -> [String] {
@@ -312,6 +329,7 @@ extension StringProtocol {
 public enum DurationText {
     public static func parse(_ text: String) -> Duration? {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter) }) else { return nil }
         for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)
             guard let value = Int64(number), value >= 0, value <= 1_000_000 else { continue }
