@@ -187,6 +187,14 @@ struct RolloutCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the outcome as a JSON document.") var json = false
     @Option(name: .long, help: ArgumentHelp("Wait a random time up to D first (e.g. 5m).", valueName: "D"))
     var maxWait: String = "0"
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How long the restarted agent has to come back connected through the endpoints (default 2m).",
+            valueName: "D"
+        )
+    )
+    var verifyTimeout: String = "2m"
 
     func run() async throws {
         let settings = try options.load()
@@ -194,9 +202,14 @@ struct RolloutCommand: AsyncParsableCommand {
             printError("ecsvpcd rollout: --max-wait \(maxWait) is not a duration (e.g. 30s, 5m)")
             throw ExitCode(64)
         }
+        guard let verifyDeadline = DurationText.parse(verifyTimeout), verifyDeadline > .zero else {
+            printError("ecsvpcd rollout: --verify-timeout \(verifyTimeout) is not a positive duration (e.g. 90s, 2m)")
+            throw ExitCode(64)
+        }
         let destination = LogDestination(rawValue: settings.log) ?? .auto
         LoggingSystem.bootstrap { label in destination.makeHandler(label: label) }
-        let outcome = await Rollout(settings: settings, logger: Logger(label: "ecsvpcd")).run(maxWait: wait)
+        let outcome = await Rollout(settings: settings, logger: Logger(label: "ecsvpcd"), verifyDeadline: verifyDeadline)
+            .run(maxWait: wait)
         if json {
             let encoder = StatusDocument.encoder()
             FileHandle.standardOutput.write(try encoder.encode(outcome) + Data("\n".utf8))

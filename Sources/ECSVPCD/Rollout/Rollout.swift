@@ -60,6 +60,7 @@ public struct Rollout: Sendable {
 
         let store = StateStore(directory: settings.stateDir)
         var ledger = store.loadLedger(logger: logger)
+        recordInterruptedRestart(&ledger, store: store)
         let endpoints = await environment.assessEndpoints(instance)
         let (observation, agent) = await environment.assessAgent(instance)
         let findings = endpoints.findings + agent.findings
@@ -108,6 +109,24 @@ public struct Rollout: Sendable {
             "verification-failed", 1, "restart via \(record.via) not verified: \(record.detail ?? "")", instance,
             endpoints.configuration, record, findings
         )
+    }
+
+    /// A restart left in flight by an ecsvpcd that died (a rollout ended by Run Command's timeout, a killed
+    /// daemon): nobody else restarts now, as this process holds the lock. Recorded as interrupted, like the daemon
+    /// does at start, so it counts for cooldown and budget instead of being overwritten by the next restart.
+    private func recordInterruptedRestart(_ ledger: inout RestartLedger, store: StateStore) {
+        guard let inFlight = ledger.inFlight else { return }
+        logger.notice("found an interrupted restart from \(inFlight.startedAt) (via \(inFlight.via))")
+        ledger.inFlight = nil
+        ledger.history.append(StatusDocument.RestartRecord(
+            at: inFlight.startedAt, via: inFlight.via, result: "interrupted", reason: inFlight.reason,
+            detail: "ecsvpcd stopped during this restart (found by ecsvpcd rollout)"
+        ))
+        do {
+            try store.saveLedger(ledger)
+        } catch {
+            logger.error("cannot save the state file: \(error)", metadata: ["reason": "\(error)"])
+        }
     }
 
     private func outcome(

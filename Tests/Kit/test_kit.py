@@ -1,0 +1,341 @@
+"""The fleet rollout kit: the Systems Manager documents in packaging/ssm, the association example and the
+CloudFormation template in packaging/cloudformation.
+
+Run: python3 -m pytest -q Tests/Kit   (needs pytest and cfn-lint: pip install pytest cfn-lint)
+
+The documents' shell scripts are run here with stand-ins for ecsvpcd, curl, dnf, apt-get and systemctl on the
+PATH, so what runs on an instance is what these tests ran; nothing leaves the machine.
+"""
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SSM = ROOT / "packaging" / "ssm"
+TEMPLATE = ROOT / "packaging" / "cloudformation" / "ecs-vpc-endpoints.yaml"
+DOCUMENTS = {
+    "rollout": SSM / "ecsvpcd-rollout.json",
+    "install": SSM / "ecsvpcd-install.json",
+}
+ASSOCIATION = SSM / "association-example.json"
+README = SSM / "README.md"
+
+# Parameter types a Command document (schema 2.2) may declare.
+PARAMETER_TYPES = {"String", "StringList", "Boolean", "Integer", "MapList", "StringMap"}
+TOP_LEVEL_KEYS = {"schemaVersion", "description", "parameters", "mainSteps"}
+REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+LINUX_ONLY = {"StringEquals": ["platformType", "Linux"]}
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def template():
+    from cfnlint.decode import cfn_yaml
+
+    return cfn_yaml.load(str(TEMPLATE))
+
+
+def render(document, values):
+    """The step's script as the agent runs it: {{ Name }} replaced by the parameter values."""
+    script = "\n".join(document["mainSteps"][0]["inputs"]["runCommand"]) + "\n"
+    return REFERENCE.sub(lambda m: values[m.group(1)], script)
+
+
+def fake(directory, name, body):
+    path = directory / name
+    path.write_text("#!/bin/bash\n" + body + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def run_script(script, path, tmp_path):
+    file = tmp_path / "step.sh"
+    file.write_text(script)
+    return subprocess.run(
+        ["/bin/bash", str(file)], env={"PATH": path, "HOME": str(tmp_path), "TMPDIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+# The documents against the schema 2.2 rules
+
+
+@pytest.mark.parametrize("kind", sorted(DOCUMENTS))
+def test_document_is_a_schema_2_2_command_document(kind):
+    document = load(DOCUMENTS[kind])
+    assert set(document) <= TOP_LEVEL_KEYS, f"unknown top-level keys: {set(document) - TOP_LEVEL_KEYS}"
+    assert document["schemaVersion"] == "2.2"
+    assert isinstance(document["description"], str) and document["description"]
+    steps = document["mainSteps"]
+    assert isinstance(steps, list) and len(steps) == 1
+    names = set()
+    for step in steps:
+        assert step["action"] == "aws:runShellScript"
+        assert re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", step["name"]), step["name"]
+        assert step["name"] not in names
+        names.add(step["name"])
+        assert step["precondition"] == LINUX_ONLY
+        inputs = step["inputs"]
+        assert set(inputs) <= {"runCommand", "timeoutSeconds", "workingDirectory"}
+        commands = inputs["runCommand"]
+        assert isinstance(commands, list) and commands and all(isinstance(c, str) for c in commands)
+        assert commands[0] == "#!/bin/bash"
+        assert re.fullmatch(r"[0-9]+", inputs["timeoutSeconds"]) and 1 <= int(inputs["timeoutSeconds"]) <= 172800
+
+
+@pytest.mark.parametrize("kind", sorted(DOCUMENTS))
+def test_document_parameters_are_typed_constrained_and_all_used(kind):
+    document = load(DOCUMENTS[kind])
+    parameters = document["parameters"]
+    text = json.dumps(document["mainSteps"])
+    referenced = set(REFERENCE.findall(text))
+    assert referenced == set(parameters), f"references {referenced}, declared {set(parameters)}"
+    for name, parameter in parameters.items():
+        assert re.fullmatch(r"[A-Za-z0-9_]+", name)
+        assert parameter["type"] in PARAMETER_TYPES
+        assert parameter["description"]
+        pattern = re.compile(parameter["allowedPattern"])
+        assert parameter["allowedPattern"].startswith("^") and parameter["allowedPattern"].endswith("$")
+        if "default" in parameter:
+            assert pattern.fullmatch(parameter["default"]), f"{name}: default does not match its allowedPattern"
+    # Every reference sits inside single quotes in the script, and the pattern admits no quote.
+    for command in document["mainSteps"][0]["inputs"]["runCommand"]:
+        for match in REFERENCE.finditer(command):
+            assert command[match.start() - 1] == "'" and command[match.end()] == "'", command
+    for parameter in parameters.values():
+        assert not re.compile(parameter["allowedPattern"]).search("x'$(reboot)'.rpm")
+
+
+@pytest.mark.parametrize("value", ["0", "90", "30s", "5m", "2h", "99999"])
+def test_max_wait_accepts_durations_ecsvpcd_parses(value):
+    pattern = load(DOCUMENTS["rollout"])["parameters"]["MaxWait"]["allowedPattern"]
+    assert re.fullmatch(pattern, value)
+
+
+@pytest.mark.parametrize("value", ["", "5 m", "1d", "5min", "-1", "1;reboot", "'5m'", "100000s", "1.5m"])
+def test_max_wait_rejects_everything_else(value):
+    pattern = load(DOCUMENTS["rollout"])["parameters"]["MaxWait"]["allowedPattern"]
+    assert not re.fullmatch(pattern, value)
+
+
+@pytest.mark.parametrize("value", [
+    "https://example.com/ecsvpcd/ecsvpcd-1.0.0-1.x86_64.rpm",
+    "https://artifacts.example.com/ecsvpcd_1.0.0_amd64.deb",
+    "s3://bucket-name/path/to/ecsvpcd-1.0.0-1.x86_64.rpm",
+    "https://bucket.s3.us-east-1.amazonaws.com/ecsvpcd.rpm?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=ab%2Fcd",
+])
+def test_package_source_accepts_urls_and_s3_locations(value):
+    pattern = load(DOCUMENTS["install"])["parameters"]["PackageSource"]["allowedPattern"]
+    assert re.fullmatch(pattern, value)
+
+
+@pytest.mark.parametrize("value", [
+    "http://example.com/ecsvpcd.rpm", "https://example.com/ecsvpcd.tar.gz", "/tmp/ecsvpcd.rpm",
+    "https://example.com/a b.rpm", "https://example.com/$(reboot).rpm", "https://example.com/x'.rpm",
+    "s3://bucket/ecsvpcd.rpm;reboot",
+])
+def test_package_source_rejects_other_schemes_and_shell_text(value):
+    pattern = load(DOCUMENTS["install"])["parameters"]["PackageSource"]["allowedPattern"]
+    assert not re.fullmatch(pattern, value)
+
+
+@pytest.mark.parametrize("kind", sorted(DOCUMENTS))
+def test_document_script_is_valid_bash(kind, tmp_path):
+    document = load(DOCUMENTS[kind])
+    values = {name: p.get("default", "https://example.com/ecsvpcd.rpm") for name, p in document["parameters"].items()}
+    script = tmp_path / "step.sh"
+    script.write_text(render(document, values))
+    subprocess.run(["/bin/bash", "-n", str(script)], check=True)
+    if shutil.which("shellcheck"):
+        subprocess.run(["shellcheck", "-s", "bash", "-e", "SC1091", str(script)], check=True)
+
+
+# The scripts run, with stand-ins on the PATH
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_rollout_document_runs_rollout_and_propagates_its_exit_code(code, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake(bin_dir, "ecsvpcd", f'printf "%s\\n" "$@" > "{tmp_path}/args"; echo \'{{"result":"x"}}\'; exit {code}')
+    document = load(DOCUMENTS["rollout"])
+    result = run_script(render(document, {"MaxWait": "5m"}), f"{bin_dir}:/usr/bin:/bin", tmp_path)
+    assert result.returncode == code, result.stderr
+    assert (tmp_path / "args").read_text().split("\n")[:-1] == ["rollout", "--json", "--max-wait", "5m"]
+    assert result.stdout == '{"result":"x"}\n'
+    assert f"ecsvpcd rollout exited {code}" in result.stderr
+
+
+def test_rollout_document_without_ecsvpcd_exits_127(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    document = load(DOCUMENTS["rollout"])
+    result = run_script(render(document, {"MaxWait": "0"}), str(empty), tmp_path)
+    assert result.returncode == 127
+    assert "ecsvpcd is not installed" in result.stderr
+
+
+def install_fakes(tmp_path, manager):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    fake(bin_dir, "curl", f'echo "curl $*" >> {log}; while [ $# -gt 0 ]; do [ "$1" = -o ] && echo package > "$2"; shift; done')
+    fake(bin_dir, "aws", f'echo "aws $*" >> {log}; echo package > "${{@: -1}}"')
+    fake(bin_dir, manager, f'echo "{manager} $*" >> {log}; for a; do [ -f "$a" ] && echo "file $a" >> {log}; done; exit 0')
+    fake(bin_dir, "ecsvpcd", 'echo "ecsvpcd 1.0.0"')
+    fake(bin_dir, "systemctl", f'echo "systemctl $*" >> {log}; [ "$1" = is-active ] && echo active')
+    if manager != "dnf":
+        fake(bin_dir, "dnf", "exit 99")  # must not be taken for a .deb
+    return bin_dir, log
+
+
+@pytest.mark.parametrize("source,manager", [
+    ("https://example.com/dist/ecsvpcd-1.0.0-1.x86_64.rpm", "dnf"),
+    ("https://example.com/dist/ecsvpcd-1.0.0-1.x86_64.rpm?X-Amz-Signature=abc&X-Amz-Expires=60", "dnf"),
+    ("s3://artifacts/ecsvpcd/ecsvpcd_1.0.0_amd64.deb", "apt-get"),
+])
+def test_install_document_fetches_and_installs_the_package(source, manager, tmp_path):
+    bin_dir, log = install_fakes(tmp_path, manager)
+    document = load(DOCUMENTS["install"])
+    result = run_script(render(document, {"PackageSource": source}), f"{bin_dir}:/usr/bin:/bin", tmp_path)
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    name = source.split("?")[0].rsplit("/", 1)[1]
+    fetch = "aws s3 cp" if source.startswith("s3://") else "curl -fsSL"
+    assert calls[0].startswith(fetch) and source in calls[0], calls
+    assert re.fullmatch(rf"{manager} install -y /\S+/{re.escape(name)}", calls[1]), calls
+    assert calls[2].startswith("file /") and calls[2].endswith("/" + name), "the package file was there"
+    assert calls[3] == "systemctl is-active ecsvpcd"
+    assert "ecsvpcd 1.0.0" in result.stdout
+
+
+def test_install_document_fails_when_the_service_is_not_active(tmp_path):
+    bin_dir, _ = install_fakes(tmp_path, "dnf")
+    fake(bin_dir, "systemctl", '[ "$1" = is-active ] && { echo failed; exit 3; }; echo "status"')
+    document = load(DOCUMENTS["install"])
+    result = run_script(render(document, {"PackageSource": "https://example.com/ecsvpcd.rpm"}), f"{bin_dir}:/usr/bin:/bin", tmp_path)
+    assert result.returncode == 1
+
+
+# The association example
+
+
+def test_association_example_is_valid_create_association_input():
+    from botocore.session import Session
+    from botocore.validate import ParamValidator
+
+    association = load(ASSOCIATION)
+    shape = Session().get_service_model("ssm").operation_model("CreateAssociation").input_shape
+    report = ParamValidator().validate(association, shape)
+    assert not report.has_errors(), report.generate_report()
+    assert association["Name"] == "ecsvpcd-install"
+    assert association["Targets"] == [{"Key": "tag:Role", "Values": ["ecs"]}]
+    assert association["MaxConcurrency"] == "10%" and association["MaxErrors"] == "1%"
+    parameters = load(DOCUMENTS["install"])["parameters"]
+    assert set(association["Parameters"]) <= set(parameters)
+    required = {name for name, p in parameters.items() if "default" not in p}
+    assert required <= set(association["Parameters"])
+    for name, values in association["Parameters"].items():
+        for value in values:
+            assert re.fullmatch(parameters[name]["allowedPattern"], value), (name, value)
+
+
+# The CloudFormation template
+
+
+def test_template_passes_cfn_lint():
+    command = [shutil.which("cfn-lint")] if shutil.which("cfn-lint") else [sys.executable, "-m", "cfnlint"]
+    result = subprocess.run(command + [str(TEMPLATE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_template_creates_the_endpoints_in_the_documented_order():
+    resources = template()["Resources"]
+    endpoints = {
+        name: r for name, r in resources.items() if isinstance(r, dict) and r.get("Type") == "AWS::EC2::VPCEndpoint"
+    }
+    by_service = {}
+    for name, resource in endpoints.items():
+        service = resource["Properties"]["ServiceName"]["Fn::Sub"]
+        assert service.startswith("com.amazonaws.${AWS::Region}.")
+        by_service[service.rsplit(".", 1)[1]] = name
+        properties = resource["Properties"]
+        assert properties["VpcEndpointType"] == "Interface"
+        assert properties["PrivateDnsEnabled"] is True
+        assert properties["VpcId"] == {"Ref": "VpcId"}
+        assert properties["SubnetIds"] == {"Ref": "SubnetIds"}
+        assert properties["SecurityGroupIds"] == [{"Ref": "EndpointSecurityGroup"}]
+    assert set(by_service) == {"ecs-agent", "ecs-telemetry", "ecs"}
+
+    def depends(name):
+        value = resources[name].get("DependsOn", [])
+        return {value} if isinstance(value, str) else set(value)
+
+    agent, telemetry, ecs = by_service["ecs-agent"], by_service["ecs-telemetry"], by_service["ecs"]
+    assert depends(agent) & set(endpoints) == set()
+    assert depends(telemetry) & set(endpoints) == {agent}
+    assert depends(ecs) & set(endpoints) == {telemetry}
+
+
+def test_template_allows_443_from_the_given_cidrs_only():
+    loaded = template()
+    parameters = loaded["Parameters"]
+    assert parameters["VpcId"]["Type"] == "AWS::EC2::VPC::Id"
+    assert parameters["SubnetIds"]["Type"] == "List<AWS::EC2::Subnet::Id>"
+    assert parameters["AllowedCidrs"]["Type"] == "CommaDelimitedList"
+    resources = loaded["Resources"]
+    group = resources["EndpointSecurityGroup"]
+    assert group["Type"] == "AWS::EC2::SecurityGroup"
+    assert "SecurityGroupIngress" not in group["Properties"]
+    loops = [value for key, value in resources.items() if key.startswith("Fn::ForEach::")]
+    assert len(loops) == 1
+    variable, collection, body = loops[0]
+    assert collection == {"Ref": "AllowedCidrs"}
+    (rule,) = body.values()
+    assert rule["Type"] == "AWS::EC2::SecurityGroupIngress"
+    assert rule["Properties"] == {
+        "GroupId": {"Fn::GetAtt": ["EndpointSecurityGroup", "GroupId"]},
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": {"Ref": variable},
+        "Description": rule["Properties"]["Description"],
+    }
+    assert "AWS::LanguageExtensions" in (loaded["Transform"] if isinstance(loaded["Transform"], list) else [loaded["Transform"]])
+
+
+@pytest.mark.parametrize("resource,kind", [("RolloutDocument", "rollout"), ("InstallDocument", "install")])
+def test_template_documents_equal_the_json_files(resource, kind):
+    loaded = template()
+    document = loaded["Resources"][resource]
+    assert document["Type"] == "AWS::SSM::Document"
+    assert document["Condition"] in loaded["Conditions"]
+    properties = document["Properties"]
+    assert properties["DocumentType"] == "Command"
+    assert properties["Name"] == {"Fn::Sub": "${DocumentNamePrefix}-" + kind}
+    content = json.loads(json.dumps(properties["Content"]))
+    assert content == load(DOCUMENTS[kind]), (
+        f"the template's {resource} differs from {DOCUMENTS[kind].relative_to(ROOT)}: "
+        "run packaging/cloudformation/sync-ssm-documents"
+    )
+
+
+# The README section
+
+
+def test_readme_creates_the_endpoints_in_order_and_sends_the_rollout_with_rate_control():
+    text = README.read_text()
+    creates = [m.group(1) for m in re.finditer(r"--service-name com\.amazonaws\.\S+\.(ecs(?:-agent|-telemetry)?)\b", text)]
+    assert creates[:3] == ["ecs-agent", "ecs-telemetry", "ecs"]
+    for needed in ["--vpc-endpoint-type Interface", "--private-dns-enabled", "--security-group-ids", "--subnet-ids",
+                   "aws ssm send-command", "--document-name ecsvpcd-rollout", "Key=tag:Role,Values=ecs",
+                   "Key=tag:aws:autoscaling:groupName,Values=", "--max-concurrency 10%", "--max-errors 1%",
+                   "aws ssm list-command-invocations", "--details", "ECSVPCD_RESTART_WINDOW"]:
+        assert needed in text, needed
