@@ -161,7 +161,8 @@ struct ControlStatusCommandTests {
         } catch {
             #expect(error.code == .timeout)
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Far below "forever", far above the 300 ms timeout on a loaded 2-core machine.
+        #expect(ContinuousClock.now - started < .seconds(10))
         var runner = Self.runner(socket: stuck, stateDir: directory.path)
         runner.statusTimeout = .milliseconds(300)
         let output = await runner.status(json: false)
