@@ -190,7 +190,7 @@ struct RolloutCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "How long the restarted agent has to come back connected through the endpoints (default 2m).",
+            "How long the restarted agent has to come back connected through the endpoints.",
             valueName: "D"
         )
     )
