@@ -1,7 +1,8 @@
 import ArgumentParser
 import ECSVPCCore
 import ECSVPCD
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import ServiceLifecycle
 
@@ -35,12 +36,23 @@ struct ConfigOptions: ParsableArguments {
 }
 
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    writeAll(STDERR_FILENO, text + "\n")
+}
+
+/// Writes all of `text` to a file descriptor (stdout, stderr), retrying short writes.
+func writeAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else { return }
+        bytes = bytes.dropFirst(written)
+    }
 }
 
 func printJSON(_ document: StatusDocument) throws {
     let data = try StatusDocument.encoder().encode(document)
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    writeAll(STDOUT_FILENO, String(decoding: data, as: UTF8.self) + "\n")
 }
 
 struct CheckCommand: AsyncParsableCommand {
@@ -167,8 +179,8 @@ struct RestartAgentCommand: AsyncParsableCommand {
 }
 
 func finish(_ output: CommandOutput) throws {
-    if !output.standardOutput.isEmpty { FileHandle.standardOutput.write(Data(output.standardOutput.utf8)) }
-    if !output.standardError.isEmpty { FileHandle.standardError.write(Data(output.standardError.utf8)) }
+    if !output.standardOutput.isEmpty { writeAll(STDOUT_FILENO, output.standardOutput) }
+    if !output.standardError.isEmpty { writeAll(STDERR_FILENO, output.standardError) }
     throw ExitCode(output.exitCode)
 }
 
@@ -212,7 +224,7 @@ struct RolloutCommand: AsyncParsableCommand {
             .run(maxWait: wait)
         if json {
             let encoder = StatusDocument.encoder()
-            FileHandle.standardOutput.write(try encoder.encode(outcome) + Data("\n".utf8))
+            writeAll(STDOUT_FILENO, String(decoding: try encoder.encode(outcome), as: UTF8.self) + "\n")
         } else {
             print("\(outcome.result): \(outcome.message)")
         }

@@ -15,12 +15,14 @@ peers_install_packages() {
     fi
 }
 
-# Addresses in 127.250.0.0/16 never answer: the "timeout" case of the TCP probe.
-PEERS_DROP_RULE=(OUTPUT -d 127.250.0.0/16 -p tcp -m comment --comment ecsvpcd-test -j DROP)
+# Addresses in 127.250.0.0/16 never answer: the "timeout" case of the TCP probe. Each run adds its own rule
+# (named after its run directory) and removes only that one, so runs side by side do not pull it from each other.
+peers_drop_rule() { echo OUTPUT -d 127.250.0.0/16 -p tcp -m comment --comment "ecsvpcd-test-$(basename "$1")" -j DROP; }
 
 peers_start() {
     local run_dir=$1
-    iptables -C "${PEERS_DROP_RULE[@]}" 2>/dev/null || iptables -I "${PEERS_DROP_RULE[@]}"
+    # shellcheck disable=SC2046
+    iptables -C $(peers_drop_rule "$run_dir") 2>/dev/null || iptables -I $(peers_drop_rule "$run_dir")
     peers_start_dockerd "$run_dir"
 }
 
@@ -32,7 +34,8 @@ peers_stop() {
         [ -e "$pidfile" ] || continue
         kill "$(cat "$pidfile")" 2>/dev/null || true
     done
-    while iptables -C "${PEERS_DROP_RULE[@]}" 2>/dev/null; do iptables -D "${PEERS_DROP_RULE[@]}"; done
+    # shellcheck disable=SC2046
+    while iptables -C $(peers_drop_rule "$run_dir") 2>/dev/null; do iptables -D $(peers_drop_rule "$run_dir"); done
     rm -rf "$run_dir"
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Which way the agent's live ECS connections go.
 public enum AgentConnectionState: String, Sendable, Codable {
@@ -100,7 +100,7 @@ public struct AgentAssessment: Sendable {
         }
         if let backend = observation.settings.backendHost, !backend.isEmpty {
             let lowered = backend.lowercased()
-            let withoutScheme = lowered.range(of: "://").map { String(lowered[$0.upperBound...]) } ?? lowered
+            let withoutScheme = lowered.firstRange(of: "://").map { String(lowered[$0.upperBound...]) } ?? lowered
             let host = withoutScheme.split(separator: "/").first.map(String.init) ?? withoutScheme
             if !host.contains(".\(region.lowercased()).") {
                 findings.append(Finding(

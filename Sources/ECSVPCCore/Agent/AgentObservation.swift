@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The agent container as the Docker Engine reports it.
 public struct AgentContainer: Hashable, Sendable, Codable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One address from a DNS answer or the hosts file, with its TTL (0 for the hosts file).
 public struct ResolvedAddress: Hashable, Sendable, Codable {

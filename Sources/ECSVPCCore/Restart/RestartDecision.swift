@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What one observation means for the agent: the outcome of the restart decision.
 public enum RestartDecision: Hashable, Sendable {
@@ -91,8 +91,9 @@ public struct RestartPlanner: Sendable {
             ledger.consecutive = 0
             ledger.confirmedAt = nil
         }
-        ledger.consecutive = min(ledger.consecutive + 1, 1_000_000)
         if ledger.confirmedAt == nil {
+            // Counted only until confirmed, so a steady state leaves the ledger (and the state file) unchanged.
+            ledger.consecutive += 1
             guard ledger.consecutive >= policy.stableProbes else {
                 return .confirming(seen: ledger.consecutive, needed: policy.stableProbes)
             }

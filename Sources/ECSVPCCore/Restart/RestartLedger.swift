@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the restart decision remembers across observations and daemon restarts (persisted in the state file).
 public struct RestartLedger: Hashable, Sendable, Codable {

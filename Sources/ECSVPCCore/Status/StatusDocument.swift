@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The status document (schema 1): what `check --json`, `status --json`, the control socket and the state file
 /// carry. Fields are only ever added within a schema version.

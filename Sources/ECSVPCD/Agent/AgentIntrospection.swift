@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The agent's introspection API (`ECSVPCD_AGENT_INTROSPECTION`, by default http://127.0.0.1:51678).
 public struct AgentIntrospection: Sendable {
@@ -22,7 +23,7 @@ public struct AgentIntrospection: Sendable {
             throw AgentError(.unreachable, "agent introspection \(error)")
         }
         guard response.status == 200 else {
-            let text = response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
+            let text = response.bodyText.trimmingWhitespace().prefix(200)
             throw AgentError(.unexpectedReply, "agent introspection \(target): GET /v1/metadata: HTTP \(response.status) \(text)")
         }
         struct Metadata: Decodable {

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The few Docker Engine API calls ecsvpcd needs: inspect, restart and start one container.
 ///
@@ -141,7 +142,7 @@ public struct DockerEngine: Sendable {
     private static func engineMessage(_ response: HTTPResponse) -> String {
         struct Message: Decodable { var message: String }
         if let message = try? JSONDecoder().decode(Message.self, from: Data(response.body)) { return message.message }
-        let text = response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = response.bodyText.trimmingWhitespace()
         return text.isEmpty ? "(empty body)" : String(text.prefix(200))
     }
 
@@ -161,9 +162,16 @@ public struct DockerEngine: Sendable {
     }
 
     private func escape(_ name: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-_.")
-        return name.addingPercentEncoding(withAllowedCharacters: allowed) ?? name
+        var escaped = ""
+        for byte in name.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if byte < 0x80, scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar) {
+                escaped.unicodeScalars.append(scalar)
+            } else {
+                escaped += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return escaped
     }
 }
 

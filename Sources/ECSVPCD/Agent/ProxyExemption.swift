@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // Pure functions: how the agent's settings files read, and whether the agent sends ECS traffic to a proxy.
 
@@ -11,7 +12,7 @@ public enum AgentConfigText {
         var values: [(String, String)] = []
         var problems: [String] = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = raw.trimmingCharacters(in: .whitespaces)
+            var line = raw.trimmingWhitespace()
             if line.hasSuffix("\r") { line.removeLast() }
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst("export ".count)) }
@@ -19,8 +20,8 @@ public enum AgentConfigText {
                 problems.append("line \(index + 1): expected KEY=VALUE")
                 continue
             }
-            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
-            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let key = line[..<equals].trimmingWhitespace()
+            var value = line[line.index(after: equals)...].trimmingWhitespace()
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
                 value = String(value.dropFirst().dropLast())
             }
@@ -90,7 +91,7 @@ public struct NoProxyList: Sendable, Hashable {
     public init(_ text: String) {
         var entries: [Entry] = []
         for item in text.split(separator: ",") {
-            let entry = item.trimmingCharacters(in: .whitespaces).lowercased()
+            let entry = item.trimmingWhitespace().lowercased()
             if entry.isEmpty { continue }
             if entry == "*" {
                 entries = [.all]
@@ -123,7 +124,7 @@ public struct NoProxyList: Sendable, Hashable {
 
     /// Whether a request to `host:port` goes direct.
     public func exempts(host rawHost: String, port: Int) -> Bool {
-        var host = rawHost.trimmingCharacters(in: .whitespaces).lowercased()
+        var host = rawHost.trimmingWhitespace().lowercased()
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host == "localhost" { return true }
         let address = IPAddress(host)?.unmapped

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `ecsvpcd check`: one observation now, no daemon, never a restart.
 public struct Check: Sendable {

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Reads the configuration file and the environment into `Settings`.
 public enum SettingsLoader {
@@ -18,7 +19,7 @@ public enum SettingsLoader {
             } catch {
                 throw ConfigurationError(
                     code: .unreadable, source: path, line: nil, key: nil,
-                    detail: "cannot read the file (\(error.localizedDescription)); check its permissions"
+                    detail: "cannot read the file (\(error)); check its permissions"
                 )
             }
             guard let text = String(data: data, encoding: .utf8) else {

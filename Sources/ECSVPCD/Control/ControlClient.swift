@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
+import NIOPosix
 #endif
 
 /// Asks the daemon over its control socket: one request, one reply.
@@ -111,12 +112,11 @@ public struct ControlClient: Sendable {
 
 /// Runs blocking work on a new thread and resumes with its result, so the concurrency pool stays free.
 func onOwnThread<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async -> Result<T, E> {
-    await withCheckedContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(returning: Result(catching: body))
-        }
-        thread.stackSize = 1 << 20
-        thread.start()
+    do {
+        return try await NIOThreadPool.singleton.runIfActive { Result(catching: body) }
+    } catch {
+        // The pool only refuses work when it was shut down, which this process never does.
+        return Result(catching: body)
     }
 }
 

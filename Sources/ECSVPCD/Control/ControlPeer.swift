@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Who is on the other end of a control connection, as the kernel saw it at connect time (SO_PEERCRED).
 public struct ControlPeer: Sendable, Hashable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The control socket's protocol: one request line in, one reply line out, then the daemon closes.
 ///
@@ -75,7 +76,7 @@ public enum ControlRequest: Sendable, Hashable {
         case "status": return .success(.status)
         case "reprobe": return .success(.reprobe)
         case "restart-agent":
-            let reason = wire.reason?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            let reason = wire.reason?.trimmingWhitespace() ?? ""
             return .success(.restartAgent(reason: reason.isEmpty ? defaultRestartReason : reason))
         default:
             return .failure(

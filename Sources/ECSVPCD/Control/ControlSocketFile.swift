@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The control socket's place in the file system: the runtime directory, the mode and group, and the
 /// atomic swap that puts a fully secured socket at the well-known path.
@@ -31,7 +32,7 @@ struct ControlSocketFile: Sendable {
         guard path.utf8.count + ".\(Int32.max).new".utf8.count < 108 else {
             throw SetupError(description: "\(path): too long for a unix socket path (at most 107 bytes with room for a temporary name)")
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         guard !directory.isEmpty else { return }
         var info = stat()
         if stat(directory, &info) == 0 { return }
@@ -40,7 +41,7 @@ struct ControlSocketFile: Sendable {
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755]
             )
         } catch {
-            throw SetupError(description: "\(directory): cannot create the runtime directory: \(error.localizedDescription)")
+            throw SetupError(description: "\(directory): cannot create the runtime directory: \(error)")
         }
         chmod(directory, 0o755)
     }

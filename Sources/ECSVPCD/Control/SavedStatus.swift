@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The last status document the daemon saved (`ECSVPCD_STATE_DIR/status.json`), shown by `ecsvpcd status`
 /// when the daemon is not running, so an operator still sees what it last knew and how old that is.
@@ -29,12 +30,11 @@ public enum SavedStatus {
     public static func read(stateDir: String, now: Date = Date()) -> Outcome {
         let path = path(stateDir: stateDir)
         let data: Data
+        guard FileManager.default.fileExists(atPath: path) else { return .absent }
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch CocoaError.fileReadNoSuchFile {
-            return .absent
         } catch {
-            return .unreadable(message: "\(path): cannot read the saved status: \(error.localizedDescription)")
+            return .unreadable(message: "\(path): cannot read the saved status: \(error)")
         }
         do {
             let document = try StatusDocument.decoder().decode(StatusDocument.self, from: data)

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What a command prints and how it exits, so the executable only writes and exits.
 public struct CommandOutput: Sendable, Hashable {

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What the agent's resolver (glibc) would use: the hosts file, the nameservers and `options` of resolv.conf.
 public struct ResolverConfiguration: Sendable, Hashable {

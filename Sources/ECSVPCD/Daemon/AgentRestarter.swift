@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// Restarts the agent once and verifies it came back on the endpoints, recording the attempt in the ledger

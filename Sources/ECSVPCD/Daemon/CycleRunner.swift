@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// One observe → decide → act → record cycle, and the restart with its verification.
@@ -18,6 +19,11 @@ struct CycleRunner {
     private var configurationSince: Date?
     private var lastDecisionState: String?
     private var lastFindingIDs: Set<String> = []
+    /// The ledger as this runner last read or wrote it, with the state file's stamp then: unchanged files are not
+    /// read again, unchanged ledgers not written again.
+    private var knownLedger: (ledger: RestartLedger, stamp: String?)?
+    /// What the saved status.json says and when it was written: it is rewritten on a change, or once a minute.
+    private var savedStatus: (key: String, at: Date)?
 
     init(settings: Settings, logger: Logger, verifyDeadline: Duration, now: @escaping @Sendable () -> Date) throws {
         self.settings = settings
@@ -32,10 +38,10 @@ struct CycleRunner {
     /// `rollout` run in between is seen; when a rollout holds the lock, this cycle only observes and reports.
     mutating func cycle(force: String?, recover: Bool) async -> (StatusDocument, RestartLedger) {
         guard let instance = await loadInstance() else {
-            return (unknownInstanceDocument(), store.loadLedger(logger: logger))
+            return (unknownInstanceDocument(), currentLedger())
         }
         let lock = try? await RestartLock.acquire(stateDir: settings.stateDir, wait: .zero)
-        var ledger = store.loadLedger(logger: logger)
+        var ledger = currentLedger()
         if lock != nil, recover, ledger.inFlight != nil { await recoverInterruptedRestart(&ledger) }
 
         let endpoints = await environment.assessEndpoints(instance)
@@ -65,17 +71,21 @@ struct CycleRunner {
             lastDecisionState = decision.state
         }
         ledger.trim(now: now())
-        if lock != nil { persist(ledger) }
+        if lock != nil, ledger != knownLedger?.ledger { persist(ledger) }
 
         let document = statusDocument(
             instance: instance, endpoints: endpoints, agentObservation: agentObservation, agent: agent,
             decision: decision, ledger: ledger
         )
         noteFindings(document.findings)
-        do {
-            try store.saveStatus(document)
-        } catch {
-            logger.warning("cannot save the status document: \(error)")
+        let statusKey = "\(document.health) \(document.summary) \(document.findings.map(\.id))"
+        if statusKey != savedStatus?.key || now().timeIntervalSince(savedStatus?.at ?? .distantPast) >= 60 {
+            do {
+                try store.saveStatus(document)
+                savedStatus = (statusKey, now())
+            } catch {
+                logger.warning("cannot save the status document: \(error)")
+            }
         }
         withExtendedLifetime(lock) {}
         return (document, ledger)
@@ -115,9 +125,18 @@ struct CycleRunner {
         persist(ledger)
     }
 
-    private func persist(_ ledger: RestartLedger) {
+    private mutating func currentLedger() -> RestartLedger {
+        let stamp = store.ledgerStamp()
+        if let known = knownLedger, known.stamp == stamp, stamp != nil { return known.ledger }
+        let ledger = store.loadLedger(logger: logger)
+        knownLedger = (ledger, store.ledgerStamp())
+        return ledger
+    }
+
+    private mutating func persist(_ ledger: RestartLedger) {
         do {
             try store.saveLedger(ledger)
+            knownLedger = (ledger, store.ledgerStamp())
         } catch {
             logger.error("cannot save the state file: \(error)", metadata: ["reason": "\(error)"])
         }
@@ -296,8 +315,7 @@ struct CycleRunner {
     }
 
     static func clock(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withTime, .withColonSeparatorInTime]
-        return formatter.string(from: date) + "Z"
+        // "2026-11-29T23:34:09Z" → "23:34:09Z": the status line is read within the day.
+        String(StatusTable.clock(date).drop { $0 != "T" }.dropFirst())
     }
 }

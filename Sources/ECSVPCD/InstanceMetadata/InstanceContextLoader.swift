@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Learns the instance context from the configuration and, for whatever it does not set, instance metadata.
 public struct InstanceContextLoader: Sendable {
@@ -99,7 +100,7 @@ public struct InstanceContextLoader: Sendable {
                     var blocks: [CIDR] = []
                     var bad: [(String, String)] = []
                     for (source, text) in [("vpc-ipv4-cidr-blocks", v4), ("vpc-ipv6-cidr-blocks", v6 ?? "")] {
-                        for line in text.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) })
+                        for line in text.split(whereSeparator: \.isNewline).map({ $0.trimmingWhitespace() })
                         where !line.isEmpty {
                             if line.contains("/"), let cidr = CIDR(line) { blocks.append(cidr) } else { bad.append((source, line)) }
                         }

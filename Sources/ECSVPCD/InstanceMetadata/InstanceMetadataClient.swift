@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// An IMDSv2 client: a session token (`PUT /latest/api/token`), reused until it expires or a GET answers 401,
@@ -65,7 +66,7 @@ public actor InstanceMetadataClient {
             }
             switch response.status {
             case 200:
-                return response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+                return response.bodyText.trimmingWhitespace()
             case 401:
                 // The token expired or was revoked: get a new one and try again.
                 token = nil
@@ -103,7 +104,7 @@ public actor InstanceMetadataClient {
                 detail: "token request answered HTTP \(response.status)", notFound: false
             )
         }
-        let value = response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = response.bodyText.trimmingWhitespace()
         guard !value.isEmpty, value.count <= 4096 else {
             throw Failure(path: "/latest/api/token", detail: "empty or oversized token", notFound: false)
         }

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// The adapters wired from the settings: what `check`, `rollout` and the daemon observe through.

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Renders a status document as the compact table a person reads on a terminal.
 public struct StatusTable: Sendable {
@@ -37,7 +38,7 @@ public struct StatusTable: Sendable {
             }
             for (index, address) in endpoint.addresses.enumerated() {
                 var tcp = address.tcp ?? "-"
-                if let ms = address.connectMilliseconds { tcp += String(format: " %.1fms", ms) }
+                if let ms = address.connectMilliseconds { tcp += " " + Self.oneDecimal(ms) + "ms" }
                 rows.append([
                     index == 0 ? endpoint.name : "", index == 0 ? route : "", address.address.description,
                     address.class.rawValue, tcp,
@@ -92,7 +93,7 @@ public struct StatusTable: Sendable {
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in
             row.enumerated().map { column, cell in
-                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                column == row.count - 1 ? cell : cell + String(repeating: " ", count: max(0, widths[column] - cell.count))
             }.joined(separator: "  ")
         }
     }
@@ -118,9 +119,13 @@ public struct StatusTable: Sendable {
         return seconds <= 0 ? "now" : "in " + DurationText.format(.seconds(seconds))
     }
 
+    /// `12.3` for 12.345: connect times in the table.
+    static func oneDecimal(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
     static func clock(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        date.formatted(.iso8601)
     }
 }

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// `ecsvpcd rollout`: one observation, the same decision and safety checks as the daemon, a restart if needed,

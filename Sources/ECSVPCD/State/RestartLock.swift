@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An exclusive lock on `STATE_DIR/restart.lock` (flock), so the daemon and `ecsvpcd rollout` never restart the
 /// agent at the same time and never overwrite each other's restart history. Released when the value is released

@@ -1,5 +1,6 @@
 import ECSVPCCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// The daemon's memory on disk: the restart ledger (`state.json`) and the last status document (`status.json`),
@@ -43,6 +44,13 @@ public struct StateStore: Sendable {
         }
     }
 
+    /// Identifies the state file's current content (modification time and size), nil when there is none.
+    public func ledgerStamp() -> String? {
+        var info = stat()
+        guard stat(statePath, &info) == 0 else { return nil }
+        return "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_size):\(info.st_ino)"
+    }
+
     public func saveLedger(_ ledger: RestartLedger) throws {
         let encoder = StatusDocument.encoder()
         try write(try encoder.encode(StateFile(schema: 1, ledger: ledger)), to: statePath)
@@ -62,7 +70,7 @@ public struct StateStore: Sendable {
         data.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = Foundation.write(fd, buffer.baseAddress?.advanced(by: offset), buffer.count - offset)
+                let written = Glibc.write(fd, buffer.baseAddress?.advanced(by: offset), buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     failure = "cannot write \(temporary): \(String(cString: strerror(errno)))"
