@@ -1,7 +1,6 @@
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
-import NIOPosix
 #endif
 
 /// Asks the daemon over its control socket: one request, one reply.
@@ -112,12 +111,29 @@ public struct ControlClient: Sendable {
 
 /// Runs blocking work on a new thread and resumes with its result, so the concurrency pool stays free.
 func onOwnThread<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async -> Result<T, E> {
-    do {
-        return try await NIOThreadPool.singleton.runIfActive { Result(catching: body) }
-    } catch {
-        // The pool only refuses work when it was shut down, which this process never does.
-        return Result(catching: body)
+    await withCheckedContinuation { continuation in
+        let work = ThreadWork { continuation.resume(returning: Result(catching: body)) }
+        let context = Unmanaged.passRetained(work).toOpaque()
+        var thread = pthread_t()
+        let started = pthread_create(&thread, nil, { context in
+            guard let context else { return nil }
+            Unmanaged<ThreadWork>.fromOpaque(context).takeRetainedValue().run()
+            return nil
+        }, context)
+        if started == 0 {
+            pthread_detach(thread)
+        } else {
+            // No thread to be had: do it here rather than not at all.
+            Unmanaged<ThreadWork>.fromOpaque(context).takeRetainedValue().run()
+        }
     }
+}
+
+/// The body a new thread runs, handed over as an unmanaged pointer.
+private final class ThreadWork: @unchecked Sendable {
+    let run: () -> Void
+
+    init(_ run: @escaping () -> Void) { self.run = run }
 }
 
 /// Why the control socket gave no reply, naming the socket.
