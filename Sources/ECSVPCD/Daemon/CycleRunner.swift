@@ -22,7 +22,8 @@ struct CycleRunner {
     /// The ledger as this runner last read or wrote it, with the state file's stamp then: unchanged files are not
     /// read again, unchanged ledgers not written again.
     private var knownLedger: (ledger: RestartLedger, stamp: String?)?
-    /// What the saved status.json says and when it was written: it is rewritten on a change, or once a minute.
+    /// What the saved status.json says and when it was written: rewritten every cycle, but at most once a second
+    /// unless it changed (intervals below a second are for tests and benchmarks).
     private var savedStatus: (key: String, at: Date)?
 
     init(settings: Settings, logger: Logger, verifyDeadline: Duration, now: @escaping @Sendable () -> Date) throws {
@@ -71,7 +72,8 @@ struct CycleRunner {
             lastDecisionState = decision.state
         }
         ledger.trim(now: now())
-        if lock != nil, ledger != knownLedger?.ledger { persist(ledger) }
+        // Written when it changed, and once when there is no state file yet (first start, or a corrupt one moved aside).
+        if lock != nil, ledger != knownLedger?.ledger || knownLedger?.stamp == nil { persist(ledger) }
 
         let document = statusDocument(
             instance: instance, endpoints: endpoints, agentObservation: agentObservation, agent: agent,
@@ -79,7 +81,7 @@ struct CycleRunner {
         )
         noteFindings(document.findings)
         let statusKey = "\(document.health) \(document.summary) \(document.findings.map(\.id))"
-        if statusKey != savedStatus?.key || now().timeIntervalSince(savedStatus?.at ?? .distantPast) >= 60 {
+        if statusKey != savedStatus?.key || now().timeIntervalSince(savedStatus?.at ?? .distantPast) >= 1 {
             do {
                 try store.saveStatus(document)
                 savedStatus = (statusKey, now())

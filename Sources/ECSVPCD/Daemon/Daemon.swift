@@ -52,13 +52,13 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            Task { await self.waker.wake(.shutdown) }
+            self.waker.wake(.shutdown)
         }
     }
 
     private func forwardReloadSignals() async {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
-            await waker.wake(.reload)
+            waker.wake(.reload)
         }
     }
 
@@ -130,7 +130,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
     }
 
     public func reprobe() async -> Result<String, ControlFailure> {
-        await waker.wake(.reprobe)
+        waker.wake(.reprobe)
         return .success("observing now; ask for status in a moment")
     }
 
@@ -139,7 +139,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
             return .failure(ControlFailure(message: refusal))
         }
         logger.notice("operator asked for an agent restart: \(reason)", metadata: ["reason": "\(reason)"])
-        await waker.wake(.restartRequested(reason: reason))
+        waker.wake(.restartRequested(reason: reason))
         return .success("restart requested; the safety checks, cooldown and budget still apply (see ecsvpcd status)")
     }
 }

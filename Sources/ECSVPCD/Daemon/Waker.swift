@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Why the daemon loop woke before its interval ran out.
 public enum Wake: Sendable, Equatable {
     case reload
@@ -7,38 +9,61 @@ public enum Wake: Sendable, Equatable {
 }
 
 /// Lets the loop sleep until its next cycle while SIGHUP, the control socket or shutdown can wake it early.
-actor Waker {
-    private var pending: [Wake] = []
-    private var waiter: CheckedContinuation<Void, Never>?
-    private var generation = 0
+///
+/// `wake` is synchronous, so a graceful-shutdown handler or a signal loop can call it directly.
+final class Waker: Sendable {
+    private struct State {
+        var pending: [Wake] = []
+        var waiter: CheckedContinuation<Void, Never>?
+        var generation = 0
+    }
+
+    private let state = Mutex(State())
 
     func wake(_ reason: Wake) {
-        pending.append(reason)
-        resume()
+        let waiter = state.withLock { state in
+            state.pending.append(reason)
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
     }
 
     /// Waits up to `timeout`; returns what woke it, if anything did.
     func wait(timeout: Duration) async -> [Wake] {
-        if pending.isEmpty {
-            generation += 1
-            let mine = generation
-            let timer = Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.timeUp(mine)
-            }
-            await withCheckedContinuation { waiter = $0 }
-            timer.cancel()
+        let generation = state.withLock { state in
+            state.generation += 1
+            return state.generation
         }
-        defer { pending.removeAll() }
-        return pending
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                self.timeUp(generation)
+            }
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state in
+                    if !state.pending.isEmpty || state.generation != generation { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+            group.cancelAll()
+        }
+        return state.withLock { state in
+            defer { state.pending.removeAll() }
+            return state.pending
+        }
     }
 
-    private func timeUp(_ mine: Int) {
-        if mine == generation { resume() }
-    }
-
-    private func resume() {
+    private func timeUp(_ generation: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.generation == generation else { return nil }
+            // A later wait must not be woken by this one's timer.
+            state.generation += 1
+            defer { state.waiter = nil }
+            return state.waiter
+        }
         waiter?.resume()
-        waiter = nil
     }
 }
