@@ -170,7 +170,8 @@ struct DNSResolverEdgeTests {
         let resolution = await DNSResolver(configuration: configuration).resolve("ecs.test")
         let elapsed = ContinuousClock.now - start
         #expect(resolution.outcome == .timeout)
-        #expect(elapsed >= .milliseconds(600) && elapsed < .seconds(3))
+        // At least timeout × attempts, and it does end (the bound is loose for a loaded machine).
+        #expect(elapsed >= .milliseconds(600) && elapsed < .seconds(10))
         #expect(silent.queries.count == 4)
         #expect(Set(silent.queries.compactMap { $0.questions.first?.type }) == [.a, .aaaa])
     }
