@@ -58,7 +58,7 @@ func printJSON(_ document: StatusDocument) throws {
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Observe once now: DNS routes, TCP \(443) reachability, findings. Never restarts anything.",
+        abstract: "Observe once now: DNS routes, TCP reachability of every address, findings. Never restarts anything.",
         discussion: "Exit code: 0 ok, 1 warning, 2 critical, 3 unknown."
     )
 
