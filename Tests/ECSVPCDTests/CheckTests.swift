@@ -366,7 +366,7 @@ struct CheckTests {
 
     @Test("the built binary: check --json prints schema 1 and exits with the health code; bad config exits 78")
     func binary() async throws {
-        let binary = try #require(builtBinary(), "ecsvpcd must be built next to the test bundle")
+        let binary = try builtECSVPCD()
         let (names, addresses) = fresh(Loopback.vpc)
         var answers = names
         let silent = Loopback.vpc()
@@ -398,24 +398,6 @@ struct CheckTests {
     }
 }
 
-/// `ecsvpcd` in the build products directory, beside the test bundle this process runs from.
-private func builtBinary() -> String? {
-    guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-    var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    // The test runner is `…/debug/ecsvpcdPackageTests.xctest` (a file on Linux); walk up a little in case it
-    // is a bundle directory.
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("ecsvpcd").path
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-            FileManager.default.isExecutableFile(atPath: candidate)
-        {
-            return candidate
-        }
-        directory.deleteLastPathComponent()
-    }
-    return nil
-}
 
 /// Runs the binary with a clean environment and stdout/stderr in files: posix_spawn, then `waitpid(WNOHANG)`
 /// between short sleeps, so no thread of the cooperative pool blocks. Killed after 30 s.

@@ -30,21 +30,8 @@ struct DaemonTests {
         let scenario = try await Self.scenario(["ECSVPCD_RESTART_WINDOW": "4s"])
         defer { scenario.stop() }
 
-        // The configuration key of the VPC answers, as the core computes it from an observation.
-        try await scenario.route(.vpc)
-        let observed = try await Check(environment: ObservationEnvironment(settings: scenario.settings())).run()
-        let key = EndpointAssessment(
-            endpoints: observed.endpoints, configuration: observed.configuration, findings: observed.findings
-        ).configurationKey
-        try await scenario.route(.publicAddresses)
         // An instance whose slot is late in the window, so "not before the slot" is a real wait.
-        let policy = RestartPolicy(try scenario.settings())
-        let instanceID = try #require(
-            (0..<10_000).lazy.map { String(format: "i-0a%015x", $0 + Int(getpid()) * 10_000) }.first {
-                (1.5...3.5).contains(RestartPlanner(policy: policy, seed: $0).slotOffset(configurationKey: key))
-            })
-        let offset = RestartPlanner(policy: policy, seed: instanceID).slotOffset(configurationKey: key)
-        try scenario.setInstanceID(instanceID)
+        let (_, offset, key) = try await scenario.setInstanceID(prefix: "0a") { (1.5...3.5).contains($0) }
 
         try await scenario.startDaemon()
         #expect(scenario.savedStatus()?.configuration == .public)

@@ -147,18 +147,7 @@ struct RolloutTests {
         let scenario = try await Self.scenario(["ECSVPCD_RESTART_WINDOW": "1h"])
         defer { scenario.stop() }
         // An instance whose slot is at least 20 minutes after confirmation.
-        try await scenario.route(.vpc)
-        let observed = try await Check(environment: ObservationEnvironment(settings: scenario.settings())).run()
-        let key = EndpointAssessment(
-            endpoints: observed.endpoints, configuration: observed.configuration, findings: observed.findings
-        ).configurationKey
-        try await scenario.route(.publicAddresses)
-        let policy = RestartPolicy(try scenario.settings())
-        let instanceID = try #require(
-            (0..<10_000).lazy.map { String(format: "i-0b%015x", $0 + Int(getpid()) * 10_000) }.first {
-                RestartPlanner(policy: policy, seed: $0).slotOffset(configurationKey: key) > 1200
-            })
-        try scenario.setInstanceID(instanceID)
+        let (instanceID, _, _) = try await scenario.setInstanceID(prefix: "0b") { $0 > 1200 }
 
         let daemon = try await scenario.startDaemon()
         try await scenario.route(.vpc)

@@ -7,10 +7,10 @@ public typealias DNSServer = HostPort
 extension HostPort {
     /// Parses `IP`, `IP:PORT`, `[v6]:PORT`, `[v6]` or a bare IPv6 address (port 53); a `%zone` suffix is dropped.
     public init?(_ text: String) {
-        var host = text.trimmingASCIIWhitespace
+        var host = text.trimmingWhitespace()
         if let percent = host.firstIndex(of: "%") {
             let zoneEnd = host[percent...].firstIndex(of: "]") ?? host.endIndex
-            host = Substring(String(host[..<percent]) + String(host[zoneEnd...]))
+            host = String(host[..<percent]) + String(host[zoneEnd...])
         }
         self.init(host, defaultPort: 53)
     }
@@ -23,15 +23,5 @@ extension HostPort {
             servers.append(server)
         }
         return servers
-    }
-}
-
-extension StringProtocol {
-    var trimmingASCIIWhitespace: Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        let text = Substring(self)
-        guard let first = text.firstIndex(where: { !isSpace($0) }), let last = text.lastIndex(where: { !isSpace($0) })
-        else { return "" }
-        return text[first...last]
     }
 }

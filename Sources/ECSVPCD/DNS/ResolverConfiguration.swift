@@ -41,7 +41,7 @@ public struct ResolverConfiguration: Sendable, Hashable {
     public static func parse(resolvConf text: String) -> ResolverConfiguration {
         var configuration = ResolverConfiguration(servers: [])
         for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let line = rawLine.trimmingASCIIWhitespace
+            let line = rawLine.trimmingWhitespace()
             guard let first = line.first, first != "#", first != ";" else { continue }
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let keyword = words.first else { continue }

@@ -532,6 +532,29 @@ func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async th
     }
 }
 
+extension DaemonScenario {
+    /// Sets an instance id whose restart slot for the VPC answers satisfies `slot` (the offset in seconds), and
+    /// returns it with that offset and the configuration key. The DNS answers are left public again.
+    @discardableResult
+    func setInstanceID(
+        prefix: String, slot: (TimeInterval) -> Bool
+    ) async throws -> (id: String, offset: TimeInterval, key: String) {
+        try await route(.vpc)
+        let observed = try await Check(environment: ObservationEnvironment(settings: settings())).run()
+        let key = EndpointAssessment(
+            endpoints: observed.endpoints, configuration: observed.configuration, findings: observed.findings
+        ).configurationKey
+        try await route(.publicAddresses)
+        let policy = RestartPolicy(try settings())
+        let found = (0..<10_000).lazy.map { String(format: "i-\(prefix)%015x", $0 + Int(getpid()) * 10_000) }
+            .map { ($0, RestartPlanner(policy: policy, seed: $0).slotOffset(configurationKey: key)) }
+            .first { slot($0.1) }
+        guard let (id, offset) = found else { throw HarnessFailure("no instance id with such a slot in 10,000 tries") }
+        try setInstanceID(id)
+        return (id, offset, key)
+    }
+}
+
 /// `ecsvpcd` in the build products directory, beside the test bundle this process runs from.
 func builtECSVPCD() throws -> String {
     let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
