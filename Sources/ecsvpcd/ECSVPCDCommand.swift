@@ -17,6 +17,11 @@ struct ECSVPCDCommand: AsyncParsableCommand {
             RolloutCommand.self, VersionCommand.self,
         ]
     )
+
+    /// Parses and runs the command on one event loop thread (`SingleLoopRuntime`).
+    static func main() async {
+        await SingleLoopRuntime.run { await Self.main(nil) }
+    }
 }
 
 /// `--config` on every command.

@@ -1,6 +1,5 @@
 import ECSVPCCore
 import Logging
-import NIOPosix
 
 /// One look at the agent: its container, introspection, settings files, live connections and restart path.
 public struct AgentObserver: AgentObserving {
@@ -38,7 +37,7 @@ public struct AgentObserver: AgentObserving {
         async let inspected = result { () async throws(AgentError) in try await docker.inspect(container) }
         async let introspected = result { () async throws(AgentError) in try await introspection.metadata() }
         async let path = supervisor.restartPath()
-        let (settingsRead, problems) = await offload { settings.read() }
+        let (settingsRead, problems) = settings.read()
         for problem in problems {
             logger.warning("agent settings: \(problem)", metadata: ["files": "\(settings.paths.joined(separator: ","))"])
         }
@@ -46,8 +45,7 @@ public struct AgentObserver: AgentObserving {
         var sockets = AgentSockets.unknown("the agent container could not be inspected")
         switch containerResult {
         case .success(let found?) where found.running && found.pid > 0:
-            let (reader, pid, port) = (connections, found.pid, probePort)
-            sockets = await offload { reader.sockets(mainPid: pid, remotePort: port) }
+            sockets = connections.sockets(mainPid: found.pid, remotePort: probePort)
         case .success(.some):
             sockets = .unknown("the agent container \(container) is not running")
         case .success(nil):
@@ -77,10 +75,6 @@ public struct AgentObserver: AgentObserving {
         }
     }
 
-    /// Blocking file reads (procfs, settings) run on NIO's thread pool, not on the cooperative pool.
-    private func offload<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        (try? await NIOThreadPool.singleton.runIfActive(body)) ?? body()
-    }
 }
 
 extension Result {

@@ -1,6 +1,7 @@
 import ECSVPCCore
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// What came back for one query from one server.
 enum DNSReply: Sendable {
@@ -40,27 +41,62 @@ enum DNSExchangeFailure: Error, Sendable {
 }
 
 /// Sends one query to one server and waits for its reply, over UDP (connected, so ICMP errors are seen) or TCP.
+///
+/// Queries in flight to the same server at the same time share one connected UDP socket (`DatagramSessions`),
+/// as glibc shares one between the A and AAAA of a lookup: a cycle's six queries cost one socket, not six, and
+/// each cycle still gets a new socket, so a new random source port.
 struct DNSExchange: Sendable {
     let group: any EventLoopGroup
+    private let sessions = DatagramSessions()
+
+    init(group: any EventLoopGroup) {
+        self.group = group
+    }
 
     func udp(_ query: DNSMessage, to server: DNSServer, timeout: Duration) async -> Result<DNSReply, DNSExchangeFailure> {
-        await exchange(query, server: server, timeout: timeout) { loop, address, promise in
-            try await DatagramBootstrap(group: loop)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(DatagramReplyHandler(query: query, promise: promise))
-                    }
-                }
-                .connect(to: address)
-                .get()
-        } frame: { bytes in
-            bytes
+        let address: SocketAddress
+        let bytes: [UInt8]
+        do {
+            address = try SocketAddress(ipAddress: server.address.description, port: server.port)
+            bytes = try query.encode()
+        } catch {
+            return .failure(.unreachable("cannot send to \(server): \(error)"))
         }
+        let session = sessions.checkout(server, address: address, group: group)
+        defer { sessions.release(server, session) }
+        let loop = session.loop
+        let promise = loop.makePromise(of: DNSReply.self)
+        let timer = loop.scheduleTask(in: TimeAmount(timeout)) { promise.fail(DNSExchangeFailure.timeout) }
+        defer { timer.cancel() }
+        session.channel.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                channel.writeAndFlush(PendingQuery(query: query, bytes: bytes, promise: promise), promise: nil)
+            case .failure(let error):
+                promise.fail(error)
+            }
+        }
+        return await wait(for: promise)
     }
 
     func tcp(_ query: DNSMessage, to server: DNSServer, timeout: Duration) async -> Result<DNSReply, DNSExchangeFailure> {
-        await exchange(query, server: server, timeout: timeout) { loop, address, promise in
-            try await ClientBootstrap(group: loop)
+        let loop = group.next()
+        let promise = loop.makePromise(of: DNSReply.self)
+        let timer = loop.scheduleTask(in: TimeAmount(timeout)) { promise.fail(DNSExchangeFailure.timeout) }
+        defer { timer.cancel() }
+        let bytes: [UInt8]
+        let address: SocketAddress
+        do {
+            let message = try query.encode()
+            bytes = [UInt8(message.count >> 8), UInt8(message.count & 0xff)] + message
+            address = try SocketAddress(ipAddress: server.address.description, port: server.port)
+        } catch {
+            promise.fail(error)
+            return .failure(.unreachable("cannot send to \(server): \(error)"))
+        }
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: loop)
                 .connectTimeout(TimeAmount(timeout))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -69,34 +105,6 @@ struct DNSExchange: Sendable {
                 }
                 .connect(to: address)
                 .get()
-        } frame: { bytes in
-            [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xff)] + bytes
-        }
-    }
-
-    private func exchange(
-        _ query: DNSMessage,
-        server: DNSServer,
-        timeout: Duration,
-        connect: (any EventLoop, SocketAddress, EventLoopPromise<DNSReply>) async throws -> any Channel,
-        frame: ([UInt8]) -> [UInt8]
-    ) async -> Result<DNSReply, DNSExchangeFailure> {
-        let loop = group.next()
-        let promise = loop.makePromise(of: DNSReply.self)
-        let timer = loop.scheduleTask(in: TimeAmount(timeout)) { promise.fail(DNSExchangeFailure.timeout) }
-        defer { timer.cancel() }
-        let bytes: [UInt8]
-        let address: SocketAddress
-        do {
-            bytes = frame(try query.encode())
-            address = try SocketAddress(ipAddress: server.address.description, port: server.port)
-        } catch {
-            promise.fail(error)
-            return .failure(.unreachable("cannot send to \(server): \(error)"))
-        }
-        let channel: any Channel
-        do {
-            channel = try await connect(loop, address, promise)
         } catch {
             promise.fail(error)
             if case ChannelError.connectTimeout = error { return .failure(.timeout) }
@@ -104,6 +112,11 @@ struct DNSExchange: Sendable {
         }
         defer { channel.close(promise: nil) }
         channel.writeAndFlush(ByteBuffer(bytes: bytes)).whenFailure { promise.fail($0) }
+        return await wait(for: promise)
+    }
+
+    /// The reply, or why there is none; cancellation counts as a timeout.
+    private func wait(for promise: EventLoopPromise<DNSReply>) async -> Result<DNSReply, DNSExchangeFailure> {
         do {
             return .success(
                 try await withTaskCancellationHandler {
@@ -144,31 +157,120 @@ extension TimeAmount {
     }
 }
 
-/// Completes the promise with the first datagram that answers the query; strangers are dropped.
-private final class DatagramReplyHandler: ChannelInboundHandler {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+/// A query on its way out through a shared datagram socket: the demultiplexer remembers it, then sends it.
+private struct PendingQuery: Sendable {
+    var query: DNSMessage
+    var bytes: [UInt8]
+    var promise: EventLoopPromise<DNSReply>
+}
 
-    let query: DNSMessage
-    let promise: EventLoopPromise<DNSReply>
-
-    init(query: DNSMessage, promise: EventLoopPromise<DNSReply>) {
-        self.query = query
-        self.promise = promise
+/// The connected UDP sockets in use, one per server, each shared by the queries in flight to it and closed when
+/// the last of them is done.
+private final class DatagramSessions: Sendable {
+    struct Session: Sendable {
+        let loop: any EventLoop
+        let channel: EventLoopFuture<any Channel>
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = unwrapInboundIn(data)
-        if let reply = DNSReply.classify(Array(envelope.data.readableBytesView), for: query, overTCP: false) {
-            promise.succeed(reply)
+    private let open = Mutex<[DNSServer: (session: Session, users: Int)]>([:])
+
+    func checkout(_ server: DNSServer, address: SocketAddress, group: any EventLoopGroup) -> Session {
+        open.withLock { open in
+            if let entry = open[server] {
+                open[server] = (entry.session, entry.users + 1)
+                return entry.session
+            }
+            let loop = group.next()
+            let channel = DatagramBootstrap(group: loop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(DatagramDemultiplexer())
+                    }
+                }
+                .connect(to: address)
+            let session = Session(loop: loop, channel: channel)
+            open[server] = (session, 1)
+            // A closed socket (a refusal closes it when a send reports it) is not handed out again.
+            channel.whenSuccess { $0.closeFuture.whenComplete { _ in self.forget(server, session) } }
+            return session
         }
     }
 
+    private func forget(_ server: DNSServer, _ session: Session) {
+        open.withLock { open in
+            if open[server]?.session.channel === session.channel { open[server] = nil }
+        }
+    }
+
+    func release(_ server: DNSServer, _ session: Session) {
+        let last = open.withLock { open -> Bool in
+            guard let entry = open[server], entry.session.channel === session.channel else { return false }
+            guard entry.users <= 1 else {
+                open[server] = (entry.session, entry.users - 1)
+                return false
+            }
+            open[server] = nil
+            return true
+        }
+        if last { session.channel.whenSuccess { $0.close(promise: nil) } }
+    }
+}
+
+/// Sends the queries written to it and completes each one's promise with the first datagram that answers it;
+/// strangers are dropped. A socket error (ICMP port unreachable, …) fails every query in flight on it.
+private final class DatagramDemultiplexer: ChannelDuplexHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundIn = PendingQuery
+    typealias OutboundOut = ByteBuffer
+
+    private var pending: [UInt16: PendingQuery] = [:]
+    /// What went wrong on the socket: an ICMP error belongs to no query in particular, so it is every query's.
+    private var socketError: (any Error)?
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        var outgoing = unwrapOutboundIn(data)
+        if let socketError {
+            outgoing.promise.fail(socketError)
+            promise?.fail(socketError)
+            return
+        }
+        // Two queries in flight with one ID could take each other's answer: give the newcomer a free one.
+        while pending[outgoing.query.id] != nil {
+            outgoing.query.id = UInt16.random(in: 0...UInt16.max)
+            outgoing.bytes[0] = UInt8(outgoing.query.id >> 8)
+            outgoing.bytes[1] = UInt8(outgoing.query.id & 0xff)
+        }
+        pending[outgoing.query.id] = outgoing
+        let written = promise ?? context.eventLoop.makePromise()
+        // Linux reports a refusal to the next send as often as to a read; either way it fails them all.
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        written.futureResult.whenFailure { handler.value.failAll($0) }
+        context.write(wrapOutboundOut(ByteBuffer(bytes: outgoing.bytes)), promise: written)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = Array(unwrapInboundIn(data).data.readableBytesView)
+        guard let id = DNSMessage.peekID(bytes), let waiting = pending[id],
+            let reply = DNSReply.classify(bytes, for: waiting.query, overTCP: false)
+        else { return }
+        pending[id] = nil
+        waiting.promise.succeed(reply)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(error)
+        failAll(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        promise.fail(DNSExchangeFailure.unreachable("socket closed"))
+        failAll(socketError ?? DNSExchangeFailure.unreachable("socket closed"))
+        context.fireChannelInactive()
+    }
+
+    private func failAll(_ error: any Error) {
+        if socketError == nil { socketError = error }
+        let waiting = pending.values
+        pending.removeAll()
+        for query in waiting { query.promise.fail(error) }
     }
 }
 

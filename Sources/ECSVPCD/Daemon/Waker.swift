@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Why the daemon loop woke before its interval ran out.
@@ -10,7 +12,8 @@ public enum Wake: Sendable, Equatable {
 
 /// Lets the loop sleep until its next cycle while SIGHUP, the control socket or shutdown can wake it early.
 ///
-/// `wake` is synchronous, so a graceful-shutdown handler or a signal loop can call it directly.
+/// `wake` is synchronous, so a graceful-shutdown handler or a signal loop can call it directly. The timeout is a
+/// timer on an event loop (the one the daemon runs on), so a wait costs no thread of its own.
 final class Waker: Sendable {
     private struct State {
         var pending: [Wake] = []
@@ -19,6 +22,11 @@ final class Waker: Sendable {
     }
 
     private let state = Mutex(State())
+    private let eventLoop: any EventLoop
+
+    init(eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()) {
+        self.eventLoop = eventLoop
+    }
 
     func wake(_ reason: Wake) {
         let waiter = state.withLock { state in
@@ -35,21 +43,16 @@ final class Waker: Sendable {
             state.generation += 1
             return state.generation
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                self.timeUp(generation)
+        let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) { self.timeUp(generation) }
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state in
+                if !state.pending.isEmpty || state.generation != generation { return true }
+                state.waiter = continuation
+                return false
             }
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state in
-                    if !state.pending.isEmpty || state.generation != generation { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-            group.cancelAll()
+            if resumeNow { continuation.resume() }
         }
+        timer.cancel()
         return state.withLock { state in
             defer { state.pending.removeAll() }
             return state.pending

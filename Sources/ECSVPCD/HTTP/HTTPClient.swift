@@ -186,7 +186,13 @@ public struct HTTPClient: Sendable {
         let connected: EventLoopFuture<any Channel>
         switch target {
         case .tcp(let host, let port):
-            connected = bootstrap.connect(host: host, port: port)
+            // An address (the usual case: instance metadata, introspection) is connected to directly; a name goes
+            // through NIO's resolver and Happy Eyeballs, which cost a resolver round and several allocations.
+            if let address = try? SocketAddress(ipAddress: host, port: port) {
+                connected = bootstrap.connect(to: address)
+            } else {
+                connected = bootstrap.connect(host: host, port: port)
+            }
         case .unix(let path):
             connected = bootstrap.connect(unixDomainSocketPath: path)
         }
