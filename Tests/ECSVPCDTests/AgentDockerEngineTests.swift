@@ -145,3 +145,32 @@ struct AgentDockerEngineTests {
          "Config":{"Image":"amazon/amazon-ecs-agent:latest"}}
         """
 }
+
+@Suite("Docker Engine API version, against a canned engine")
+struct DockerVersionNegotiationTests {
+    @Test("negotiates the API version once, and again after a failed call")
+    func negotiatesOnce() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("docker.sock")
+        let server = try await CannedHTTPServer(unixPath: path) { request in
+            if request.hasPrefix("GET /version ") {
+                return httpReply("200 OK", #"{"ApiVersion":"1.45","MinAPIVersion":"1.24"}"#)
+            }
+            if request.hasPrefix("GET /v1.43/containers/broken/json ") {
+                return httpReply("500 Internal Server Error", #"{"message":"boom"}"#)
+            }
+            return httpReply("404 Not Found", #"{"message":"No such container"}"#)
+        }
+        defer { Task { await server.close() } }
+        let engine = DockerEngine(target: .unix(path: path))
+        let versionRequests = { server.received.filter { $0.hasPrefix("GET /version ") }.count }
+
+        #expect(try await engine.inspect("gone") == nil)
+        #expect(try await engine.inspect("gone") == nil)
+        #expect(versionRequests() == 1)
+        await #expect(throws: AgentError.self) { try await engine.inspect("broken") }
+        #expect(try await engine.inspect("gone") == nil)
+        #expect(versionRequests() == 2)
+        #expect(server.received.filter { $0.hasPrefix("GET /v1.43/containers/gone/json ") }.count == 3)
+    }
+}

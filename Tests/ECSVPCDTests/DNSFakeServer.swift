@@ -31,6 +31,8 @@ final class DNSFakeServer: Sendable {
 
     /// Every query received so far.
     var queries: [DNSMessage] { queryLog.log.withLock { $0 } }
+    /// The source port of each query, in the same order.
+    var sourcePorts: [Int] { queryLog.ports.withLock { $0 } }
 
     func close() { channel.close(promise: nil) }
 
@@ -51,6 +53,7 @@ final class DNSFakeServer: Sendable {
 
 private final class FakeQueryLog: Sendable {
     let log = Mutex<[DNSMessage]>([])
+    let ports = Mutex<[Int]>([])
 }
 
 private final class FakeDNSHandler: ChannelInboundHandler {
@@ -69,6 +72,7 @@ private final class FakeDNSHandler: ChannelInboundHandler {
         let envelope = unwrapInboundIn(data)
         guard let query = try? DNSMessage(decoding: Array(envelope.data.readableBytesView)) else { return }
         log.log.withLock { $0.append(query) }
+        log.ports.withLock { $0.append(envelope.remoteAddress.port ?? 0) }
         for datagram in respond(query) {
             context.write(
                 wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: datagram))),

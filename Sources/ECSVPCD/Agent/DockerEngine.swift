@@ -1,12 +1,14 @@
 import ECSVPCCore
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// The few Docker Engine API calls ecsvpcd needs: inspect, restart and start one container.
 ///
-/// Every call first negotiates the API version with `GET /version`: the lower of the engine's `ApiVersion`
-/// and `maxAPIVersion`, refused when below the engine's `MinAPIVersion`; an engine whose `/version` lacks
-/// `ApiVersion` is spoken to with unversioned paths.
+/// The API version is negotiated with `GET /version`: the lower of the engine's `ApiVersion` and
+/// `maxAPIVersion`, refused when below the engine's `MinAPIVersion`; an engine whose `/version` lacks
+/// `ApiVersion` is spoken to with unversioned paths. The version is kept until a call fails (the engine may have
+/// been replaced by another version), so a daemon cycle's inspect is one request, not two.
 public struct DockerEngine: Sendable {
     /// The newest API version whose replies this client has been checked against.
     public static let maxAPIVersion = DockerAPIVersion(major: 1, minor: 43)
@@ -14,6 +16,7 @@ public struct DockerEngine: Sendable {
     public var target: HTTPTarget
     public var client: HTTPClient
     public var timeout: Duration
+    private let negotiated = NegotiatedVersion()
 
     public init(target: HTTPTarget, client: HTTPClient = HTTPClient(), timeout: Duration = .seconds(10)) {
         self.target = target
@@ -105,14 +108,26 @@ public struct DockerEngine: Sendable {
     }
 
     private func versioned(_ path: String) async throws(AgentError) -> String {
-        guard let version = try await negotiateVersion() else { return path }
+        let version: DockerAPIVersion?
+        if let known = negotiated.value {
+            version = known
+        } else {
+            version = try await negotiateVersion()
+            negotiated.value = .some(version)
+        }
+        guard let version else { return path }
         return "/v\(version)\(path)"
     }
 
     private func call(_ method: String, _ path: String, timeout: Duration) async throws(AgentError) -> HTTPResponse {
         do {
-            return try await client.send(method, target, path: path, headers: [("Accept", "application/json")], timeout: timeout)
+            let response = try await client.send(
+                method, target, path: path, headers: [("Accept", "application/json")], timeout: timeout
+            )
+            if response.status >= 400 && response.status != 404 { negotiated.value = nil }
+            return response
         } catch {
+            negotiated.value = nil
             throw AgentError(.unreachable, "Docker Engine \(error)")
         }
     }
@@ -252,5 +267,15 @@ enum RFC3339 {
         let days = era * 146097 + dayOfEra - 719468
         let seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+}
+
+/// The API version a `DockerEngine` negotiated (`.some(nil)`: unversioned paths), shared by its copies.
+private final class NegotiatedVersion: Sendable {
+    private let stored = Mutex<DockerAPIVersion??>(nil)
+
+    var value: DockerAPIVersion?? {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
     }
 }

@@ -11,9 +11,12 @@ public final class RestartLock: Sendable {
 
     /// Takes the lock, waiting up to `wait` (zero: try once). Nil when another process holds it that long.
     public static func acquire(stateDir: String, wait: Duration) async throws -> RestartLock? {
-        try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let path = stateDir + "/restart.lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 && errno == ENOENT {
+            try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        }
         guard fd >= 0 else { throw StateError(detail: "cannot open \(path): \(String(cString: strerror(errno)))") }
         let deadline = ContinuousClock.now + wait
         while true {

@@ -53,18 +53,24 @@ public struct StateStore: Sendable {
 
     public func saveLedger(_ ledger: RestartLedger) throws {
         let encoder = StatusDocument.encoder()
-        try write(try encoder.encode(StateFile(schema: 1, ledger: ledger)), to: statePath)
+        try write(try encoder.encode(StateFile(schema: 1, ledger: ledger)), to: statePath, durable: true)
     }
 
+    /// The status snapshot is rewritten every cycle (at most once a second) and is only ever a copy of what the
+    /// daemon knows: it is replaced atomically but not synced, unlike the restart history.
     public func saveStatus(_ document: StatusDocument) throws {
-        try write(try StatusDocument.encoder().encode(document), to: statusPath)
+        try write(try StatusDocument.encoder().encode(document), to: statusPath, durable: false)
     }
 
-    /// Writes `data` so that a crash at any moment leaves either the old file or the new one, never a torn one.
-    func write(_ data: Data, to path: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    /// Writes `data` so that a crash at any moment leaves either the old file or the new one, never a torn one;
+    /// `durable` also syncs the file and the directory, so that after a power loss the new one is there.
+    func write(_ data: Data, to path: String, durable: Bool) throws {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        if fd < 0 && errno == ENOENT {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        }
         guard fd >= 0 else { throw StateError(detail: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var failure: String?
         data.withUnsafeBytes { buffer in
@@ -79,7 +85,7 @@ public struct StateStore: Sendable {
                 offset += written
             }
         }
-        if failure == nil, fsync(fd) != 0 { failure = "cannot fsync \(temporary): \(String(cString: strerror(errno)))" }
+        if failure == nil, durable, fsync(fd) != 0 { failure = "cannot fsync \(temporary): \(String(cString: strerror(errno)))" }
         close(fd)
         if let failure {
             unlink(temporary)
@@ -90,6 +96,7 @@ public struct StateStore: Sendable {
             unlink(temporary)
             throw StateError(detail: "cannot rename \(temporary) to \(path): \(why)")
         }
+        guard durable else { return }
         let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 {
             fsync(dirFD)
