@@ -1,5 +1,7 @@
 import ECSVPCCore
+import FoundationEssentials
 import Logging
+import Synchronization
 
 /// One look at the agent: its container, introspection, settings files, live connections and restart path.
 public struct AgentObserver: AgentObserving {
@@ -12,6 +14,7 @@ public struct AgentObserver: AgentObserving {
     public var probePort: Int
     public var supervisor: any AgentSupervising
     public var logger: Logger
+    private let introspected = IntrospectionCache()
 
     public init(
         container: String = "ecs-agent",
@@ -35,7 +38,6 @@ public struct AgentObserver: AgentObserving {
 
     public func observe() async -> AgentObservation {
         async let inspected = result { () async throws(AgentError) in try await docker.inspect(container) }
-        async let introspected = result { () async throws(AgentError) in try await introspection.metadata() }
         async let path = supervisor.restartPath()
         let (settingsRead, problems) = settings.read()
         for problem in problems {
@@ -43,28 +45,45 @@ public struct AgentObserver: AgentObserving {
         }
         let containerResult = await inspected
         var sockets = AgentSockets.unknown("the agent container could not be inspected")
+        var metadata: AgentMetadata?
+        var metadataError = "not asked: the agent container could not be inspected"
         switch containerResult {
         case .success(let found?) where found.running && found.pid > 0:
             sockets = connections.sockets(mainPid: found.pid, remotePort: probePort)
+            switch await introspect(found) {
+            case .success(let answer): (metadata, metadataError) = (answer, "")
+            case .failure(let error): metadataError = "\(error)"
+            }
         case .success(.some):
             sockets = .unknown("the agent container \(container) is not running")
+            metadataError = "not asked: the agent container \(container) is not running"
         case .success(nil):
             sockets = .unknown("there is no container \(container)")
+            metadataError = "not asked: there is no container \(container)"
         case .failure:
             break
         }
-        let metadataResult = await introspected
         let (restartPath, restartDetail) = await path
         return AgentObservation(
             container: try? containerResult.get(),
             containerError: containerResult.failureDescription,
-            metadata: try? metadataResult.get(),
-            metadataError: metadataResult.failureDescription,
+            metadata: metadata,
+            metadataError: metadata == nil ? metadataError : nil,
             settings: settingsRead,
             sockets: sockets,
             supervisor: restartPath,
             supervisorDetail: restartDetail
         )
+    }
+
+    /// The agent answers introspection only while its container runs, and its answer (version, cluster, instance
+    /// ARN) changes only when the container restarts: it is asked once per container start, again after a failure.
+    private func introspect(_ running: AgentContainer) async -> Result<AgentMetadata, AgentError> {
+        let start = RunningAgent(id: running.id, startedAt: running.startedAt)
+        if let known = introspected.answer(for: start) { return .success(known) }
+        let answer = await result { () async throws(AgentError) in try await introspection.metadata() }
+        if case .success(let metadata) = answer { introspected.remember(metadata, for: start) }
+        return answer
     }
 
     private func result<T: Sendable>(_ body: () async throws(AgentError) -> T) async -> Result<T, AgentError> {
@@ -81,5 +100,24 @@ extension Result {
     fileprivate var failureDescription: String? {
         if case .failure(let error) = self { return "\(error)" }
         return nil
+    }
+}
+
+/// One start of the agent's container.
+private struct RunningAgent: Equatable, Sendable {
+    var id: String
+    var startedAt: Date?
+}
+
+/// The introspection answer of the container start it came from, shared by an observer's copies.
+private final class IntrospectionCache: Sendable {
+    private let stored = Mutex<(start: RunningAgent, metadata: AgentMetadata)?>(nil)
+
+    func answer(for start: RunningAgent) -> AgentMetadata? {
+        stored.withLock { $0?.start == start ? $0?.metadata : nil }
+    }
+
+    func remember(_ metadata: AgentMetadata, for start: RunningAgent) {
+        stored.withLock { $0 = (start, metadata) }
     }
 }

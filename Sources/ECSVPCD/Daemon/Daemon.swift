@@ -69,6 +69,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
         var cycleRunner = try CycleRunner(settings: settings, logger: logger, verifyDeadline: verifyDeadline, now: now)
         var first = true
         var force: String?
+        var sentStatus = ""
         while true {
             let (document, ledger) = await cycleRunner.cycle(force: force, recover: first)
             force = nil
@@ -77,9 +78,10 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
                 notifier.ready(status: document.summary)
                 logger.info("ecsvpcd \(ECSVPCDVersion.current) started: \(document.summary)")
                 first = false
-            } else {
+            } else if document.summary != sentStatus {
                 notifier.status(document.summary)
             }
+            sentStatus = document.summary
             notifier.watchdog()
 
             // Sleep until the next cycle, sooner while a change is being confirmed or a slot comes,

@@ -1,7 +1,7 @@
 import ECSVPCCore
 
-/// One observation of the watched names: each name resolved (configured resolvers and, when on, the Amazon
-/// resolver) and its addresses probed as soon as its answer arrives, every name at once.
+/// One observation of the watched names: every name resolved at once (configured resolvers and, when on, the
+/// Amazon resolver), then every address they gave probed at once.
 public struct EndpointObserver: Sendable {
     let resolver: any NameResolving
     let amazonResolver: (any NameResolving)?
@@ -24,30 +24,30 @@ public struct EndpointObserver: Sendable {
     }
 
     public func observe(_ names: [WatchedName]) async -> [EndpointObservation] {
-        await withTaskGroup(of: (Int, EndpointObservation).self) { group in
+        let resolved = await withTaskGroup(of: (Int, NameResolution, NameResolution?).self) { group in
             for (index, watched) in names.enumerated() {
                 group.addTask {
                     async let amazon = amazonResolver?.resolve(watched.name)
                     let resolution = await resolver.resolve(watched.name)
-                    let probes = await probe.probe(
-                        resolution.addresses.map(\.address),
-                        port: probePort,
-                        timeout: probeTimeout
-                    )
-                    return (
-                        index,
-                        EndpointObservation(
-                            watched: watched,
-                            resolution: resolution,
-                            amazonResolution: await amazon,
-                            probes: probes
-                        )
-                    )
+                    return (index, resolution, await amazon)
                 }
             }
-            var results: [(Int, EndpointObservation)] = []
+            var results: [(Int, NameResolution, NameResolution?)] = []
             for await result in group { results.append(result) }
-            return results.sorted { $0.0 < $1.0 }.map(\.1)
+            return results.sorted { $0.0 < $1.0 }
+        }
+        let outcomes = await probe.probe(
+            resolved.flatMap { $0.1.addresses.map(\.address) },
+            port: probePort,
+            timeout: probeTimeout
+        )
+        return resolved.map { index, resolution, amazon in
+            EndpointObservation(
+                watched: names[index],
+                resolution: resolution,
+                amazonResolution: amazon,
+                probes: outcomes.filter { address, _ in resolution.addresses.contains { $0.address == address } }
+            )
         }
     }
 }
