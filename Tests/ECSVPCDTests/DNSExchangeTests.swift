@@ -55,8 +55,8 @@ struct DNSExchangeTests {
         let exchange = DNSExchange(group: MultiThreadedEventLoopGroup.singleton)
         let name = try DNSName("ecs.test")
         let start = ContinuousClock.now
-        async let a = exchange.udp(.query(id: 1, name: name, type: .a), to: down, timeout: .seconds(5))
-        async let aaaa = exchange.udp(.query(id: 2, name: name, type: .aaaa), to: down, timeout: .seconds(5))
+        async let a = exchange.udp(.query(id: 1, name: name, type: .a), to: down, timeout: .seconds(30))
+        async let aaaa = exchange.udp(.query(id: 2, name: name, type: .aaaa), to: down, timeout: .seconds(30))
         for result in await [a, aaaa] {
             guard case .failure(.unreachable(let reason)) = result else {
                 Issue.record("expected the refusal, got \(result)")
@@ -64,7 +64,7 @@ struct DNSExchangeTests {
             }
             #expect(reason == "connection refused")
         }
-        // Not a hang: far below the 5 s timeout.
-        #expect(ContinuousClock.now - start < .seconds(4))
+        // Not the timeout: an answer well before it, even on a busy machine.
+        #expect(ContinuousClock.now - start < .seconds(15))
     }
 }

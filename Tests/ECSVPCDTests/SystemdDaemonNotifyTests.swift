@@ -13,11 +13,11 @@ struct SystemdDaemonNotifyTests {
     /// `WATCHDOG_PID` must be ecsvpcd's own pid, known only once it runs: the shell exports its own and execs.
     static let wrapper = #"export WATCHDOG_PID=$$; log=$1; shift; exec "$@" >>"$log" 2>&1"#
 
-    @Test("READY after the first cycle, STATUS each cycle, pings at half WATCHDOG_USEC, RELOADING/READY, STOPPING")
+    @Test("READY after the first cycle, STATUS when it changes, pings at half WATCHDOG_USEC, RELOADING/READY, STOPPING")
     func lifecycle() async throws {
         let scenario = try await DaemonScenario()
         defer { scenario.stop() }
-        let config = try scenario.writeConfig(["ECSVPCD_INTERVAL": "1s"])
+        let config = try scenario.writeConfig(["ECSVPCD_INTERVAL": "1s", "ECSVPCD_RESTART": "never"])
         let listener = try NotifyListener()
         let daemon = try PeerProcess(
             "/bin/sh", ["-c", Self.wrapper, "sh", scenario.logPath, try builtECSVPCD(), "run", "--config", config],
@@ -40,12 +40,19 @@ struct SystemdDaemonNotifyTests {
         #expect(!firstStatus.isEmpty && !firstStatus.hasPrefix("starting"), "\(firstStatus)")
         #expect(scenario.savedStatus() != nil)
 
-        // Four seconds of the loop (1 s interval): a STATUS per cycle, pings never further apart than half
-        // WATCHDOG_USEC plus one cycle, well within WATCHDOG_USEC.
+        // Four seconds of the loop (1 s interval) with nothing changing: no STATUS repeating the last one, pings
+        // never further apart than half WATCHDOG_USEC plus one cycle, well within WATCHDOG_USEC.
         let running = try await Self.collect(listener, for: .seconds(4))
-        let statuses = running.filter { $0.fields["STATUS"] != nil }
-        #expect(statuses.count >= 2, "\(running.map(\.text))")
-        #expect(statuses.allSatisfy { $0.fields["READY"] == nil && $0.fields["STATUS"]?.isEmpty == false })
+        let statuses = running.compactMap { $0.fields["STATUS"] }
+        #expect(zip([firstStatus] + statuses, statuses).allSatisfy { $0 != $1 }, "\(running.map(\.text))")
+
+        // One name moves to the VPC (partial: no restart): the next cycle sends the new STATUS.
+        try await scenario.route(.vpc, only: [DaemonScenario.names[0]])
+        let changed = try #require(
+            await Self.next(listener, timeout: .seconds(10)) { $0.fields["STATUS"] != nil }, "no STATUS\n\(log())"
+        )
+        #expect(changed.fields["READY"] == nil)
+        #expect(changed.fields["STATUS"] != firstStatus && changed.fields["STATUS"]?.isEmpty == false, "\(changed.text)")
         let pings = running.filter { $0.text == "WATCHDOG=1\n" }.map(\.receivedAt)
         #expect((6...16).contains(pings.count), "\(pings.count) pings in 4 s")
         let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }

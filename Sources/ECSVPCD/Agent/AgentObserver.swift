@@ -15,6 +15,7 @@ public struct AgentObserver: AgentObserving {
     public var supervisor: any AgentSupervising
     public var logger: Logger
     private let introspected = IntrospectionCache()
+    private let restartPaths = RestartPathCache()
 
     public init(
         container: String = "ecs-agent",
@@ -38,7 +39,7 @@ public struct AgentObserver: AgentObserving {
 
     public func observe() async -> AgentObservation {
         async let inspected = result { () async throws(AgentError) in try await docker.inspect(container) }
-        async let path = supervisor.restartPath()
+        async let path = restartPaths.current { await supervisor.restartPath() }
         let (settingsRead, problems) = settings.read()
         for problem in problems {
             logger.warning("agent settings: \(problem)", metadata: ["files": "\(settings.paths.joined(separator: ","))"])
@@ -119,5 +120,20 @@ private final class IntrospectionCache: Sendable {
 
     func remember(_ metadata: AgentMetadata, for start: RunningAgent) {
         stored.withLock { $0 = (start, metadata) }
+    }
+}
+
+/// The restart path as last asked (a D-Bus round trip to systemd), kept for a minute: it changes when ecs-init is
+/// installed or its unit stopped, not from one cycle to the next. A restart asks afresh before it acts.
+private final class RestartPathCache: Sendable {
+    static let maxAge = Duration.seconds(60)
+    private let stored = Mutex<(at: ContinuousClock.Instant, path: RestartPath?, detail: String)?>(nil)
+
+    func current(_ ask: () async -> (RestartPath?, String)) async -> (RestartPath?, String) {
+        let now = ContinuousClock.now
+        if let known = stored.withLock({ $0 }), now - known.at < Self.maxAge { return (known.path, known.detail) }
+        let (path, detail) = await ask()
+        stored.withLock { $0 = (now, path, detail) }
+        return (path, detail)
     }
 }

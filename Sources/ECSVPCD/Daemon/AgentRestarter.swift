@@ -19,10 +19,12 @@ struct AgentRestarter {
     func restart(
         reason: String, observation: AgentObservation, instance: InstanceContext, ledger: inout RestartLedger
     ) async -> StatusDocument.RestartRecord? {
-        guard let path = observation.supervisor else {
+        // Asked afresh: the observation's answer may be up to a minute old.
+        let (freshPath, why) = await environment.supervisor.restartPath()
+        guard let path = freshPath else {
             logger.error(
-                "restart needed but no way to restart the agent: \(observation.supervisorDetail)",
-                metadata: ["message_id": "\(MessageID.restartFailed.rawValue)", "reason": "\(observation.supervisorDetail)"]
+                "restart needed but no way to restart the agent: \(why)",
+                metadata: ["message_id": "\(MessageID.restartFailed.rawValue)", "reason": "\(why)"]
             )
             return nil
         }
