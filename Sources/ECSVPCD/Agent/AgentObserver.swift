@@ -1,6 +1,7 @@
 import ECSVPCCore
 import FoundationEssentials
 import Logging
+import NIOPosix
 import Synchronization
 
 /// One look at the agent: its container, introspection, settings files, live connections and restart path.
@@ -50,7 +51,9 @@ public struct AgentObserver: AgentObserving {
         var metadataError = "not asked: the agent container could not be inspected"
         switch containerResult {
         case .success(let found?) where found.running && found.pid > 0:
-            sockets = connections.sockets(mainPid: found.pid, remotePort: probePort)
+            // /proc/net/tcp of a busy host can be long: read on the blocking thread, not the event loop.
+            let (reader, pid, port) = (connections, found.pid, probePort)
+            sockets = await offload { reader.sockets(mainPid: pid, remotePort: port) }
             switch await introspect(found) {
             case .success(let answer): (metadata, metadataError) = (answer, "")
             case .failure(let error): metadataError = "\(error)"
@@ -85,6 +88,10 @@ public struct AgentObserver: AgentObserving {
         let answer = await result { () async throws(AgentError) in try await introspection.metadata() }
         if case .success(let metadata) = answer { introspected.remember(metadata, for: start) }
         return answer
+    }
+
+    private func offload<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        (try? await NIOThreadPool.singleton.runIfActive(body)) ?? body()
     }
 
     private func result<T: Sendable>(_ body: () async throws(AgentError) -> T) async -> Result<T, AgentError> {
