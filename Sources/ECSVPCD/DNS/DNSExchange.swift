@@ -54,15 +54,14 @@ struct DNSExchange: Sendable {
     }
 
     func udp(_ query: DNSMessage, to server: DNSServer, timeout: Duration) async -> Result<DNSReply, DNSExchangeFailure> {
-        let address: SocketAddress
         let bytes: [UInt8]
+        let session: DatagramSessions.Session
         do {
-            address = try SocketAddress(ipAddress: server.address.description, port: server.port)
             bytes = try query.encode()
+            session = try sessions.checkout(server, group: group)
         } catch {
             return .failure(.unreachable("cannot send to \(server): \(error)"))
         }
-        let session = sessions.checkout(server, address: address, group: group)
         defer { sessions.release(server, session) }
         let loop = session.loop
         let promise = loop.makePromise(of: DNSReply.self)
@@ -174,12 +173,13 @@ private final class DatagramSessions: Sendable {
 
     private let open = Mutex<[DNSServer: (session: Session, users: Int)]>([:])
 
-    func checkout(_ server: DNSServer, address: SocketAddress, group: any EventLoopGroup) -> Session {
-        open.withLock { open in
+    func checkout(_ server: DNSServer, group: any EventLoopGroup) throws -> Session {
+        try open.withLock { open in
             if let entry = open[server] {
                 open[server] = (entry.session, entry.users + 1)
                 return entry.session
             }
+            let address = try SocketAddress(ipAddress: server.address.description, port: server.port)
             let loop = group.next()
             let channel = DatagramBootstrap(group: loop)
                 .channelInitializer { channel in

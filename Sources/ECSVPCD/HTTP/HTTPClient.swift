@@ -155,6 +155,10 @@ public struct HTTPClient: Sendable {
         timeout: Duration
     ) async throws(HTTPError) -> HTTPResponse {
         let name = target.description
+        // No socket file: the server (the Docker Engine) is not running. Said at once, without a channel.
+        if case .unix(let path) = target, access(path, F_OK) != 0 {
+            throw HTTPError(.connect, target: name, detail: "cannot connect: no socket at \(path) (\(String(cString: strerror(errno))))")
+        }
         let eventLoop = eventLoopGroup.next()
         let promise = eventLoop.makePromise(of: HTTPResponse.self)
         let deadline = NIODeadline.now() + TimeAmount(timeout)
