@@ -16,6 +16,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
     let notifier: any ServiceNotifying
     let logger: Logger
     let waker = Waker()
+    let pinger: WatchdogPinger
     let shared: DaemonShared
     /// How long a restarted agent has to come back on the endpoints.
     let verifyDeadline: Duration
@@ -37,6 +38,8 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
         self.verifyDeadline = verifyDeadline
         self.now = now
         shared = DaemonShared(settings: settings)
+        // Stuck: a cycle still running ten minutes after the longest thing it waits for (a restart's verification).
+        pinger = WatchdogPinger(notifier: notifier, longestCycle: verifyDeadline + .seconds(600))
     }
 
     public func run() async throws {
@@ -48,6 +51,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
                     path: settings.controlSocket, statusGroup: settings.statusGroup, handler: self, logger: logger
                 )
                 group.addTask { try await control.run() }
+                defer { pinger.stop() }
                 try await self.loop()
                 group.cancelAll()
             }
@@ -71,21 +75,22 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
         var force: String?
         var sentStatus = ""
         while true {
+            pinger.cycleStarted()
             let (document, ledger) = await cycleRunner.cycle(force: force, recover: first)
+            pinger.cycleEnded()
             force = nil
             await shared.publish(document, ledger: ledger, policy: RestartPolicy(settings))
             if first {
                 notifier.ready(status: document.summary)
+                pinger.start()
                 logger.info("ecsvpcd \(ECSVPCDVersion.current) started: \(document.summary)")
                 first = false
             } else if document.summary != sentStatus {
                 notifier.status(document.summary)
             }
             sentStatus = document.summary
-            notifier.watchdog()
 
-            // Sleep until the next cycle, sooner while a change is being confirmed or a slot comes,
-            // pinging the watchdog from here so that a stuck loop stops the pings.
+            // Sleep until the next cycle, sooner while a change is being confirmed or a slot comes.
             var interval = settings.interval
             if document.restart?.state == "confirming" { interval = min(interval, max(settings.interval / 6, .seconds(1))) }
             if let notBefore = document.restart?.notBefore, document.restart?.state == "scheduled" {
@@ -96,8 +101,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
             var wakes: [Wake] = []
             while ContinuousClock.now < deadline, wakes.isEmpty {
                 let remaining = deadline - ContinuousClock.now
-                wakes = await waker.wait(timeout: notifier.watchdogInterval.map { min($0, remaining) } ?? remaining)
-                notifier.watchdog()
+                wakes = await waker.wait(timeout: remaining)
             }
             if wakes.contains(.shutdown) {
                 notifier.stopping()

@@ -1,0 +1,65 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import ECSVPCD
+
+/// Counts what the daemon would tell systemd.
+private final class RecordingNotifier: ServiceNotifying {
+    let watchdogInterval: Duration?
+    private let pings = Mutex<[ContinuousClock.Instant]>([])
+
+    init(watchdogInterval: Duration?) { self.watchdogInterval = watchdogInterval }
+
+    var pingTimes: [ContinuousClock.Instant] { pings.withLock { $0 } }
+    func ready(status: String) {}
+    func status(_ line: String) {}
+    func reloading() {}
+    func stopping() {}
+    func watchdog() { pings.withLock { $0.append(.now) } }
+}
+
+@Suite("Watchdog pings from a timer on the loop")
+struct WatchdogPingerTests {
+    @Test("pings at once and every interval, also while a long cycle waits")
+    func pingsDuringACycle() async throws {
+        let notifier = RecordingNotifier(watchdogInterval: .milliseconds(50))
+        let pinger = WatchdogPinger(notifier: notifier, longestCycle: .seconds(60))
+        pinger.start()
+        pinger.start()
+        defer { pinger.stop() }
+        #expect(notifier.pingTimes.count == 1)
+        pinger.cycleStarted()
+        try await Task.sleep(for: .milliseconds(500))
+        // About ten in 500 ms; at least a few even on a busy machine, and one start, not two.
+        #expect(notifier.pingTimes.count >= 4)
+        #expect(notifier.pingTimes.count <= 14)
+    }
+
+    @Test("a cycle running past the longest one expected stops the pings; they resume when it ends")
+    func stuckCycleStopsPings() async throws {
+        let notifier = RecordingNotifier(watchdogInterval: .milliseconds(20))
+        let pinger = WatchdogPinger(notifier: notifier, longestCycle: .milliseconds(100))
+        pinger.start()
+        defer { pinger.stop() }
+        pinger.cycleStarted()
+        try await Task.sleep(for: .milliseconds(300))
+        let stuckSince = ContinuousClock.now
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(notifier.pingTimes.filter { $0 > stuckSince }.isEmpty)
+        pinger.cycleEnded()
+        let ended = ContinuousClock.now
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(notifier.pingTimes.filter { $0 > ended }.count >= 2)
+    }
+
+    @Test("no watchdog configured: no pings")
+    func noWatchdog() async throws {
+        let notifier = RecordingNotifier(watchdogInterval: nil)
+        let pinger = WatchdogPinger(notifier: notifier, longestCycle: .seconds(1))
+        pinger.start()
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(notifier.pingTimes.isEmpty)
+        pinger.stop()
+    }
+}
