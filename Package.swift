@@ -38,9 +38,12 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // Pins glibc symbol versions so that a binary built on a newer glibc loads on glibc 2.34 (Amazon Linux 2023).
+        .target(name: "CGlibcCompat"),
         .executableTarget(
             name: "ecsvpcd",
             dependencies: [
+                "CGlibcCompat",
                 "ECSVPCD",
                 "ECSVPCCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -63,7 +66,7 @@ let package = Package(
 )
 
 // One list of strict settings for every target of ours.
-for target in package.targets where [.executable, .test, .regular].contains(target.type) {
+for target in package.targets where [.executable, .test, .regular].contains(target.type) && !target.name.hasPrefix("C") {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))
     settings.append(.enableUpcomingFeature("ExistentialAny"))

@@ -11,24 +11,38 @@
 #                                           every library's symbol lookup at start-up walked;
 #   -z pack-relative-relocs (DT_RELR)       the ~60,000 relative relocations of a position-independent Swift
 #                                           binary as an 11 KiB bitmap instead of a 1.4 MiB table that every
-#                                           start reads; only when the build machine's glibc is 2.36 or newer,
-#                                           which the binary then needs (it already needs the build machine's
-#                                           glibc: Swift's static runtime references symbols as new as 2.35).
+#                                           start reads. The binary then needs glibc 2.36. RELEASE_RELR=on/off
+#                                           decides; by default (auto) on when the build machine's glibc is 2.36
+#                                           or newer. The .rpm (Amazon Linux 2023: glibc 2.34) is built with off.
 # Together: about 2 MiB less resident memory for the daemon, the executable still position-independent (ASLR).
+# Without DT_RELR the binary loads on glibc 2.34: Sources/CGlibcCompat pins the one symbol (hypotf) that a build
+# on a newer glibc would otherwise take at its 2.35 version.
 
 release_build_flags() {
     local glibc
     RELEASE_BUILD_FLAGS=(-c release --static-swift-stdlib --product ecsvpcd
         -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld -Xlinker --no-export-dynamic)
-    glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
-    if [ -n "$glibc" ] && printf '2.36\n%s\n' "$glibc" | sort -V -C; then
-        RELEASE_BUILD_FLAGS+=(-Xlinker -z -Xlinker pack-relative-relocs)
-    fi
+    case "${RELEASE_RELR:-auto}" in
+    on) RELEASE_BUILD_FLAGS+=(-Xlinker -z -Xlinker pack-relative-relocs) ;;
+    off) ;;
+    auto)
+        glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
+        if [ -n "$glibc" ] && printf '2.36\n%s\n' "$glibc" | sort -V -C; then
+            RELEASE_BUILD_FLAGS+=(-Xlinker -z -Xlinker pack-relative-relocs)
+        fi
+        ;;
+    *) echo "RELEASE_RELR=${RELEASE_RELR}: expected on, off or auto" >&2; return 1 ;;
+    esac
 }
 
 release_build() { # SCRATCH_PATH
-    release_build_flags
+    release_build_flags || return 1
     echo "== swift build ${RELEASE_BUILD_FLAGS[*]} (scratch $1)" >&2
     swift build "${RELEASE_BUILD_FLAGS[@]}" --scratch-path "$1" >&2
     echo "$(swift build "${RELEASE_BUILD_FLAGS[@]}" --scratch-path "$1" --show-bin-path)/ecsvpcd"
+}
+
+# The newest glibc symbol version a binary needs (e.g. GLIBC_2.34), and whether it uses DT_RELR (GLIBC_ABI_DT_RELR).
+glibc_floor() { # BINARY
+    objdump -T "$1" | grep -o 'GLIBC_2\.[0-9.]*' | sort -V | tail -1
 }
