@@ -12,17 +12,10 @@ struct SystemdUnitTests {
         .appendingPathComponent("systemd/ecsvpcd.service").path
 
     static func analyze(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = arguments
-        process.environment = ["SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runTool(
+            "/usr/bin/systemd-analyze", arguments,
+            environment: ["SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        )
     }
 
     /// `[Section]` → key → values, in file order (keys may repeat).

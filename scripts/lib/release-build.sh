@@ -42,7 +42,7 @@ release_build() { # SCRATCH_PATH
     echo "$(swift build "${RELEASE_BUILD_FLAGS[@]}" --scratch-path "$1" --show-bin-path)/ecsvpcd"
 }
 
-# The newest glibc symbol version a binary needs (e.g. GLIBC_2.34), and whether it uses DT_RELR (GLIBC_ABI_DT_RELR).
+# The newest glibc symbol version a binary needs (e.g. GLIBC_2.34; DT_RELR, which needs 2.36, is not among them).
 glibc_floor() { # BINARY
     objdump -T "$1" | grep -o 'GLIBC_2\.[0-9.]*' | sort -V | tail -1
 }

@@ -48,14 +48,14 @@ public struct AgentObserver: AgentObserving {
         let containerResult = await inspected
         var sockets = AgentSockets.unknown("the agent container could not be inspected")
         var metadata: AgentMetadata?
-        var metadataError = "not asked: the agent container could not be inspected"
+        var metadataError: String? = "not asked: the agent container could not be inspected"
         switch containerResult {
         case .success(let found?) where found.running && found.pid > 0:
             // /proc/net/tcp of a busy host can be long: read on the blocking thread, not the event loop.
             let (reader, pid, port) = (connections, found.pid, probePort)
             sockets = await offload { reader.sockets(mainPid: pid, remotePort: port) }
             switch await introspect(found) {
-            case .success(let answer): (metadata, metadataError) = (answer, "")
+            case .success(let answer): (metadata, metadataError) = (answer, nil)
             case .failure(let error): metadataError = "\(error)"
             }
         case .success(.some):
@@ -72,7 +72,7 @@ public struct AgentObserver: AgentObserving {
             container: try? containerResult.get(),
             containerError: containerResult.failureDescription,
             metadata: metadata,
-            metadataError: metadata == nil ? metadataError : nil,
+            metadataError: metadataError,
             settings: settingsRead,
             sockets: sockets,
             supervisor: restartPath,

@@ -66,7 +66,7 @@ public struct ControlClient: Sendable {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { throw error(.timeout, "no reply within \(timeout)") }
             var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Self.milliseconds(remaining))
+            let ready = poll(&descriptor, 1, remaining.pollTimeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw error(.io, "poll: \(Self.errorText(errno))")
@@ -98,12 +98,6 @@ public struct ControlClient: Sendable {
     private static func socketTimeout(_ duration: Duration) -> timeval {
         let (seconds, attoseconds) = duration.components
         return timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int32 {
-        let (seconds, attoseconds) = duration.components
-        let value = seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1
-        return Int32(clamping: value)
     }
 
     private static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }

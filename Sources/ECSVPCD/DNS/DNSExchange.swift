@@ -88,7 +88,7 @@ struct DNSExchange: Sendable {
         do {
             let message = try query.encode()
             bytes = [UInt8(message.count >> 8), UInt8(message.count & 0xff)] + message
-            address = try SocketAddress(ipAddress: server.address.description, port: server.port)
+            address = try server.socketAddress()
         } catch {
             promise.fail(error)
             return .failure(.unreachable("cannot send to \(server): \(error)"))
@@ -149,13 +149,6 @@ struct DNSExchange: Sendable {
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
 /// A query on its way out through a shared datagram socket: the demultiplexer remembers it, then sends it.
 private struct PendingQuery: Sendable {
     var query: DNSMessage
@@ -179,7 +172,7 @@ private final class DatagramSessions: Sendable {
                 open[server] = (entry.session, entry.users + 1)
                 return entry.session
             }
-            let address = try SocketAddress(ipAddress: server.address.description, port: server.port)
+            let address = try server.socketAddress()
             let loop = group.next()
             let channel = DatagramBootstrap(group: loop)
                 .channelInitializer { channel in

@@ -41,7 +41,7 @@ public struct TCPProbe: TCPProbing {
             let remaining = deadline - clock.now
             guard remaining > .zero else { break }
             var fds = pending.map { pollfd(fd: $0.fd, events: Int16(POLLOUT), revents: 0) }
-            let ready = poll(&fds, nfds_t(fds.count), Int32(min(milliseconds(remaining).rounded(.up), Double(Int32.max))))
+            let ready = poll(&fds, nfds_t(fds.count), remaining.pollTimeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 let why = String(cString: strerror(errno))
@@ -74,7 +74,7 @@ public struct TCPProbe: TCPProbing {
     private static func startConnect(_ address: IPAddress, port: Int) -> Result<Int32, ProbeFailure> {
         let socketAddress: SocketAddress
         do {
-            socketAddress = try SocketAddress(ipAddress: address.description, port: port)
+            socketAddress = try address.socketAddress(port: port)
         } catch {
             return .failure(ProbeFailure(.unreachable("not a socket address: \(address)")))
         }

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// An exclusive lock on `STATE_DIR/restart.lock` (flock), so the daemon and `ecsvpcd rollout` never restart the
@@ -12,11 +11,7 @@ public final class RestartLock: Sendable {
     /// Takes the lock, waiting up to `wait` (zero: try once). Nil when another process holds it that long.
     public static func acquire(stateDir: String, wait: Duration) async throws -> RestartLock? {
         let path = stateDir + "/restart.lock"
-        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 && errno == ENOENT {
-            try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
-            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        }
+        let fd = try StateStore.openCreatingDirectory(path, in: stateDir, flags: O_RDWR | O_CREAT | O_CLOEXEC, mode: 0o600)
         guard fd >= 0 else { throw StateError(detail: "cannot open \(path): \(String(cString: strerror(errno)))") }
         let deadline = ContinuousClock.now + wait
         while true {

@@ -66,11 +66,7 @@ public struct StateStore: Sendable {
     /// `durable` also syncs the file and the directory, so that after a power loss the new one is there.
     func write(_ data: Data, to path: String, durable: Bool) throws {
         let temporary = path + ".tmp"
-        var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        if fd < 0 && errno == ENOENT {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        }
+        let fd = try Self.openCreatingDirectory(temporary, in: directory, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o640)
         guard fd >= 0 else { throw StateError(detail: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var failure: String?
         data.withUnsafeBytes { buffer in
@@ -102,6 +98,15 @@ public struct StateStore: Sendable {
             fsync(dirFD)
             close(dirFD)
         }
+    }
+
+    /// open(2) of a file in the state directory, creating the directory (and its parents) only when it is missing:
+    /// every cycle opens these files, and the directory is there but once. -1 with `errno` set when open fails.
+    static func openCreatingDirectory(_ path: String, in directory: String, flags: Int32, mode: mode_t) throws -> Int32 {
+        let fd = open(path, flags, mode)
+        guard fd < 0 && errno == ENOENT else { return fd }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return open(path, flags, mode)
     }
 
     static func describe(_ error: any Error) -> String {
