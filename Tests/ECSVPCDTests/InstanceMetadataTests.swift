@@ -118,6 +118,49 @@ struct InstanceMetadataTests {
         }
     }
 
+    @Test("a VPC without IPv6 (vpc-ipv6-cidr-blocks 404) gives its IPv4 blocks and no problem")
+    func noIPv6Blocks() async throws {
+        try await withEmulator(InstanceMetadataEmulator.instance(ipv4: ["10.1.0.0/16"], ipv6: [])) { imds in
+            let context = try await loader(imds.endpoint).load()
+            #expect(context.vpcCIDRs.map(\.description) == ["10.1.0.0/16"])
+            #expect(imds.requests.contains("GET /latest/meta-data/network/interfaces/macs/0e:12:34:56:78:9a/vpc-ipv6-cidr-blocks 404"))
+        }
+    }
+
+    @Test("a VPC CIDR blocks path failing other than 404 is a problem naming ECSVPCD_VPC_CIDRS, learned once it answers", arguments: [
+        ("vpc-ipv6-cidr-blocks", 500), ("vpc-ipv6-cidr-blocks", 429), ("vpc-ipv6-cidr-blocks", 503), ("vpc-ipv4-cidr-blocks", 500),
+    ])
+    func blocksPathFails(_ leaf: String, _ status: Int) async throws {
+        let values = InstanceMetadataEmulator.instance(ipv4: ["10.1.0.0/16"], ipv6: ["2600:1f14:abc:de00::/56"])
+        try await withEmulator(values) { imds in
+            let path = "network/interfaces/macs/0e:12:34:56:78:9a/" + leaf
+            try imds.answer([path: status])
+            let loader = try loader(imds.endpoint)
+            let failure = try #require(await failure(of: loader), "a context without the VPC's blocks was taken as complete")
+            let problem = try #require(failure.problems.first { $0.detail.contains(leaf) })
+            #expect(problem.value == "VPC CIDR blocks")
+            #expect(problem.key == "ECSVPCD_VPC_CIDRS")
+            #expect(problem.detail.contains("HTTP \(status)"), "\(problem.detail)")
+            #expect(failure.description.contains("set ECSVPCD_VPC_CIDRS in the configuration"))
+
+            // The next try, once the path answers again, learns both families.
+            try imds.answer([:])
+            let context = try await loader.load()
+            #expect(context.vpcCIDRs.map(\.description) == ["10.1.0.0/16", "2600:1f14:abc:de00::/56"])
+        }
+    }
+
+    @Test("with ECSVPCD_VPC_CIDRS set, a failing vpc-ipv6-cidr-blocks is never asked")
+    func configuredBlocksIgnoreFailingPath() async throws {
+        try await withEmulator(InstanceMetadataEmulator.instance(ipv6: ["2600:1f14:abc:de00::/56"])) { imds in
+            try imds.answer(["network/interfaces/macs/0e:12:34:56:78:9a/vpc-ipv6-cidr-blocks": 500])
+            let context = try await loader(imds.endpoint) { $0.vpcCIDRs = [CIDR("10.9.0.0/16")!] }.load()
+            #expect(context.vpcCIDRs == [CIDR("10.9.0.0/16")!])
+            #expect(context.mac == nil)
+            #expect(!imds.requests.contains { $0.contains("/network/interfaces/") })
+        }
+    }
+
     @Test("without services/domain the partition gives the DNS suffix", arguments: [
         ("cn-north-1", "amazonaws.com.cn"), ("us-gov-east-1", "amazonaws.com"), ("eu-north-1", "amazonaws.com"),
     ])

@@ -5,10 +5,12 @@ It follows the documented protocol: PUT /latest/api/token with X-aws-ec2-metadat
 (1-21600) returns a token; a PUT carrying X-Forwarded-For is refused (403); every GET under
 /latest/meta-data/ must carry a valid, unexpired X-aws-ec2-metadata-token, else 401. Paths ending in "/"
 list their children. Values come from a JSON file ({"placement/region": "us-east-1", ...}) re-read on
-every request, so a test can change them. SIGUSR1 revokes every token. Each request is appended to the
-log file as "METHOD PATH STATUS".
+every request, so a test can change them. An optional statuses file ({"some/path": 500}), also re-read on
+every request, makes a GET of a path answer that status instead, as an outage or throttling of one path
+would. SIGUSR1 revokes every token. Each request is appended to the log file as "METHOD PATH STATUS".
 
-Usage: imds-emulator.py --listen 127.54.1.1 --port 8080 --data values.json --log requests.log
+Usage: imds-emulator.py --listen 127.54.1.1 --port 8080 --data values.json [--statuses statuses.json]
+                        --log requests.log
 """
 import argparse
 import json
@@ -76,6 +78,11 @@ class Handler(BaseHTTPRequestHandler):
         if not self.path.startswith(prefix):
             return self.reply(404, "Not Found")
         key = self.path[len(prefix):]
+        if self.server.args.statuses:
+            with open(self.server.args.statuses) as f:
+                status = json.load(f).get(key)
+            if status is not None:
+                return self.reply(int(status), f"HTTP {status}")
         with open(self.server.args.data) as f:
             data = json.load(f)
         if key in data:
@@ -93,6 +100,7 @@ def main():
     parser.add_argument("--listen", required=True)
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--data", required=True)
+    parser.add_argument("--statuses")
     parser.add_argument("--log", default="/dev/null")
     args = parser.parse_args()
     if not args.listen.startswith("127."):

@@ -38,9 +38,13 @@ public struct InstanceContextLoader: Sendable {
         async let domainAnswer = ask("services/domain", if: settings.dnsSuffix == nil)
         async let macAnswer = ask("mac", if: settings.vpcCIDRs == nil)
 
-        func value(_ answer: Result<String, InstanceMetadataClient.Failure>?, what: String, key: String?) -> String? {
+        // `absent` is what a 404 means for a path whose absence is an answer (a VPC without IPv6); other failures are problems.
+        func value(
+            _ answer: Result<String, InstanceMetadataClient.Failure>?, what: String, key: String?, ifNotFound absent: String? = nil
+        ) -> String? {
             switch answer {
             case .success(let text): return text
+            case .failure(let error) where error.notFound && absent != nil: return absent
             case .failure(let error):
                 problems.append((what, key, error.description))
                 return nil
@@ -94,12 +98,12 @@ public struct InstanceContextLoader: Sendable {
                 async let v4Answer = ask(base + "vpc-ipv4-cidr-blocks", if: true)
                 async let v6Answer = ask(base + "vpc-ipv6-cidr-blocks", if: true)
                 let v4 = value(await v4Answer, what: "VPC CIDR blocks", key: "ECSVPCD_VPC_CIDRS")
-                var v6: String?
-                if case .success(let text) = await v6Answer { v6 = text }
-                if let v4 {
+                // Only a 404 says the VPC has no IPv6; a timeout, 500 or throttling must not make its addresses public.
+                let v6 = value(await v6Answer, what: "VPC CIDR blocks", key: "ECSVPCD_VPC_CIDRS", ifNotFound: "")
+                if let v4, let v6 {
                     var blocks: [CIDR] = []
                     var bad: [(String, String)] = []
-                    for (source, text) in [("vpc-ipv4-cidr-blocks", v4), ("vpc-ipv6-cidr-blocks", v6 ?? "")] {
+                    for (source, text) in [("vpc-ipv4-cidr-blocks", v4), ("vpc-ipv6-cidr-blocks", v6)] {
                         for line in text.split(whereSeparator: \.isNewline).map({ $0.trimmingWhitespace() })
                         where !line.isEmpty {
                             if line.contains("/"), let cidr = CIDR(line) { blocks.append(cidr) } else { bad.append((source, line)) }

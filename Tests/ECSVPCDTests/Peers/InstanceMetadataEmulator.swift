@@ -29,6 +29,7 @@ final class InstanceMetadataEmulator: @unchecked Sendable {
         port = geteuid() == 0 ? 80 : 10080
         directory = try TemporaryDirectory()
         try Self.write(values, to: directory)
+        try directory.write("statuses.json", "{}")
         try directory.write("requests.log", "")
         // SIGTERM and SIGUSR1 must reach the emulator (stop(), revokeTokens()). PeerProcess now spawns with an
         // empty signal mask; unblocking here as well keeps this peer independent of how it is spawned.
@@ -39,7 +40,8 @@ final class InstanceMetadataEmulator: @unchecked Sendable {
                 "import runpy, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
                     + "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
                 Self.script, "--listen", address.description, "--port", String(port),
-                "--data", directory.file("values.json"), "--log", directory.file("requests.log"),
+                "--data", directory.file("values.json"), "--statuses", directory.file("statuses.json"),
+                "--log", directory.file("requests.log"),
             ],
             name: "imds-emulator \(address)"
         )
@@ -77,6 +79,13 @@ final class InstanceMetadataEmulator: @unchecked Sendable {
     /// Replaces the values; the emulator re-reads them on every request.
     func set(_ values: [String: String]) throws {
         try Self.write(values, to: directory)
+    }
+
+    /// Makes GETs of these paths (under `latest/meta-data/`) answer these statuses instead of their values, as an
+    /// outage or throttling of one path would; `[:]` ends it. The emulator re-reads them on every request.
+    func answer(_ statuses: [String: Int]) throws {
+        let data = try JSONSerialization.data(withJSONObject: statuses, options: [.sortedKeys])
+        try directory.write("statuses.json", String(decoding: data, as: UTF8.self))
     }
 
     /// Every request so far, as `METHOD PATH STATUS`.
