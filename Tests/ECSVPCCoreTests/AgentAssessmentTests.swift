@@ -14,6 +14,8 @@ struct AgentObservationFixture {
     var sockets = AgentSockets.remotes([])
     var proxy: String?
     var region = "us-east-1"
+    /// The endpoint addresses the ECS names resolve to (none: the fixture's names are not on endpoints).
+    var endpointAddresses: Set<IPAddress> = []
 
     static let classifier = AddressClassifier(
         vpcCIDRs: [CIDR("10.1.0.0/16")!], endpointCIDRs: AddressClassifier.defaultEndpointCIDRs
@@ -30,7 +32,10 @@ struct AgentObservationFixture {
             supervisor: .systemd,
             supervisorDetail: "ecs.service is active"
         )
-        return AgentAssessment(observation: observation, classifier: Self.classifier, proxy: proxy, region: region)
+        return AgentAssessment(
+            observation: observation, classifier: Self.classifier, proxy: proxy, region: region,
+            endpointAddresses: endpointAddresses
+        )
     }
 
     static func remotes(_ addresses: String...) -> AgentSockets {
@@ -66,10 +71,23 @@ struct AgentAssessmentConnectionTests {
         #expect(fixture.assess().facts.connections == .vpcEndpoint)
     }
 
-    @Test("one public connection among endpoint connections makes the agent public")
+    @Test("a public connection beside private ones that are not the ECS names' endpoints is public")
     func mixedConnections() {
-        let fixture = AgentObservationFixture(sockets: AgentObservationFixture.remotes("10.1.0.10", "52.94.133.1"))
+        // 10.1.0.10: another service's interface endpoint (ECR, say); 52.94.133.1: ECS the old way.
+        var fixture = AgentObservationFixture(sockets: AgentObservationFixture.remotes("10.1.0.10", "52.94.133.1"))
+        fixture.endpointAddresses = [IPAddress("10.1.0.20")!, IPAddress("10.1.0.21")!, IPAddress("10.1.0.22")!]
         #expect(fixture.assess().facts.connections == .public)
+    }
+
+    @Test("a connection to an ECS endpoint is through the endpoints, whatever else is public")
+    func endpointConnectionWithOtherPublicServices() {
+        // The agent also talks to ECR, S3, Secrets Manager or SSM on 443; without endpoints of their own those stay
+        // public. Counting them as "still public" restarted an agent that was already on the ECS endpoints.
+        var fixture = AgentObservationFixture(
+            sockets: AgentObservationFixture.remotes("10.1.0.21", "52.94.133.1", "3.5.7.9")
+        )
+        fixture.endpointAddresses = [IPAddress("10.1.0.20")!, IPAddress("10.1.0.21")!, IPAddress("10.1.0.22")!]
+        #expect(fixture.assess().facts.connections == .vpcEndpoint)
     }
 
     @Test("no connections is none")

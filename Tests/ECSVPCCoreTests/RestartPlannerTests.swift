@@ -159,7 +159,9 @@ struct RestartConfirmationTests {
             Issue.record("expected idle for \(configuration)")
             return
         }
-        #expect(harness.ledger.consecutive == 0)
+        // Public is counted towards its own confirmation (the endpoints removed); the others count nothing.
+        #expect(harness.ledger.consecutive == (configuration == .public ? 1 : 0))
+        #expect(harness.ledger.configurationKey != PlannerHarness.endpointKey)
         #expect(harness.ledger.confirmedAt == nil)
         #expect(harness.observe() == .confirming(seen: 1, needed: 3))
     }
@@ -317,7 +319,7 @@ struct RestartSafetyTests {
         let confirmedAt = harness.confirm()
         for startedAt in [confirmedAt, confirmedAt.addingTimeInterval(5)] {
             let agent = AgentFacts.connectedPublicly(startedAt: startedAt).with(connections: connections)
-            #expect(harness.decide(agent: agent) == .idle(reason: "the agent started after the endpoints were confirmed"))
+            #expect(harness.decide(agent: agent) == .idle(reason: "the agent started after the endpoints were first confirmed"))
         }
     }
 
@@ -330,6 +332,85 @@ struct RestartSafetyTests {
             Issue.record("expected idle")
             return
         }
+    }
+}
+
+@Suite("Restart planner: an agent whose connections cannot be seen")
+struct RestartUnseenConnectionsTests {
+    /// The endpoints confirmed, the agent restarted (or started by anyone) after that, its connections unknown or
+    /// none: what the decision says after `blip` and a new confirmation, past any cooldown.
+    static func decisionAfterBlip(
+        _ connections: AgentConnectionState, blip: (inout PlannerHarness) -> Void
+    ) -> RestartDecision {
+        var harness = PlannerHarness(policy: .fleetDefault(window: .zero, cooldown: .seconds(60)))
+        _ = harness.confirm()
+        harness.clock.advance(by: 120)
+        let agent = AgentFacts.connectedPublicly(startedAt: harness.clock.now).with(connections: connections)
+        harness.clock.advance(by: 3600)
+        blip(&harness)
+        for _ in 0..<harness.planner.policy.stableProbes { _ = harness.observe(agent: agent) }
+        return harness.decide(agent: agent)
+    }
+
+    @Test(
+        "one unresolved or partial observation does not make an agent started since the confirmation look old",
+        arguments: [AgentConnectionState.unknown, .none], [EndpointConfiguration.unresolved, .partial]
+    )
+    func blipKeepsFirstConfirmation(_ connections: AgentConnectionState, _ blip: EndpointConfiguration) {
+        let decision = Self.decisionAfterBlip(connections) { harness in _ = harness.observe(blip) }
+        #expect(decision == .idle(reason: "the agent started after the endpoints were first confirmed"))
+    }
+
+    @Test("a change of the endpoints' addresses does not make an agent started since the first confirmation look old")
+    func addressChangeKeepsFirstConfirmation() {
+        var harness = PlannerHarness(policy: .fleetDefault(window: .zero, cooldown: .seconds(60)))
+        _ = harness.confirm()
+        harness.clock.advance(by: 120)
+        let agent = AgentFacts.connectedPublicly(startedAt: harness.clock.now).with(connections: .none)
+        harness.clock.advance(by: 3600)
+        for _ in 0..<3 { _ = harness.observe(key: PlannerHarness.otherEndpointKey, agent: agent) }
+        #expect(harness.ledger.confirmedAt != nil)
+        #expect(harness.decide(key: PlannerHarness.otherEndpointKey, agent: agent)
+            == .idle(reason: "the agent started after the endpoints were first confirmed"))
+    }
+
+    @Test("endpoints removed (public, confirmed) and created again: an agent started in between is restarted")
+    func removedAndRecreatedStartsAfresh() {
+        var harness = PlannerHarness(policy: .fleetDefault(window: .zero, cooldown: .seconds(60)))
+        _ = harness.confirm()
+        for _ in 0..<3 { _ = harness.observe(.public) }
+        #expect(harness.ledger.firstConfirmedAt == nil)
+        harness.clock.advance(by: 120)
+        let agent = AgentFacts.connectedPublicly(startedAt: harness.clock.now).with(connections: .unknown)
+        harness.clock.advance(by: 120)
+        _ = harness.confirm(agent: agent)
+        #expect(harness.decide(agent: agent).isRestart)
+    }
+
+    @Test("public seen fewer than stableProbes times in a row keeps the first confirmation")
+    func briefPublicKeepsFirstConfirmation() {
+        let decision = Self.decisionAfterBlip(.none) { harness in
+            _ = harness.observe(.public)
+            _ = harness.observe(.public)
+        }
+        #expect(decision == .idle(reason: "the agent started after the endpoints were first confirmed"))
+    }
+
+    @Test("a state file's huge or negative count does not trap, and confirms on the next observation or counts again")
+    func editedCountIsClamped() {
+        var harness = PlannerHarness(policy: .fleetDefault(window: .zero))
+        harness.ledger.configurationKey = PlannerHarness.endpointKey
+        harness.ledger.consecutive = Int.max
+        #expect(harness.observe().isRestart)
+        var counting = PlannerHarness(policy: .fleetDefault(window: .zero))
+        counting.ledger.configurationKey = PlannerHarness.endpointKey
+        counting.ledger.consecutive = Int.min
+        #expect(counting.observe() == .confirming(seen: 1, needed: 3))
+        var publicCount = PlannerHarness(policy: .fleetDefault(window: .zero))
+        publicCount.ledger.configurationKey = "public"
+        publicCount.ledger.consecutive = Int.min
+        _ = publicCount.observe(.public)
+        #expect(publicCount.ledger.consecutive == 1)
     }
 }
 

@@ -13,13 +13,18 @@ struct AgentSupervisorTests {
             (.auto, .notActive("failed"), .docker),
             (.auto, .absent, .docker),
             (.auto, .busUnavailable("no system bus"), .docker),
+            // systemd there but not answering (dbus restarting, denied, timeout): ecs.service may supervise the
+            // agent, so a Docker restart is not safe either.
+            (.auto, .unknown("Connection refused"), nil),
             (.systemd, .active, .systemd),
             (.systemd, .notActive("inactive"), .systemd),
             (.systemd, .absent, nil),
             (.systemd, .busUnavailable("no system bus"), nil),
+            (.systemd, .unknown("Connection refused"), nil),
             (.docker, .active, .docker),
             (.docker, .absent, .docker),
             (.docker, .busUnavailable("no system bus"), .docker),
+            (.docker, .unknown("Connection refused"), .docker),
         ]
     )
     func choice(via: RestartVia, state: AgentUnitState, expected: RestartPath?) {
@@ -27,6 +32,7 @@ struct AgentSupervisorTests {
         #expect(path == expected)
         #expect(!detail.isEmpty)
         if case .busUnavailable = state, via != .docker { #expect(detail.contains("no system bus")) }
+        if case .unknown = state, via != .docker { #expect(detail.contains("Connection refused")) }
         if via != .auto { #expect(detail.contains("ECSVPCD_RESTART_VIA")) }
     }
 
@@ -42,7 +48,7 @@ struct AgentSupervisorTests {
         let docker = DockerEngine(target: .unix(path: "/nonexistent/docker.sock"))
         let (path, detail) = await AgentSupervisor(via: .auto, docker: docker).restartPath()
         #expect(path == .docker)
-        #expect(detail.contains("systemd cannot be asked about ecs.service"))
+        #expect(detail.contains("so no unit supervises the agent"))
         let (forced, forcedDetail) = await AgentSupervisor(via: .systemd, docker: docker).restartPath()
         #expect(forced == nil)
         #expect(forcedDetail.contains("rules out Docker"))

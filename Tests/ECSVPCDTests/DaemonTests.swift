@@ -235,6 +235,61 @@ struct DaemonTests {
         #expect(try await scenario.agent.isRunning())
     }
 
+    @Test("a restart left in flight is finished while instance metadata cannot be read: the stopped agent is started")
+    func recoversWithoutInstanceMetadata() async throws {
+        // Recovery used to wait for the first cycle to learn the instance context, and was given up after that
+        // cycle: instance metadata down at boot left the agent stopped for good.
+        let scenario = try await Self.scenario(["ECSVPCD_IMDS_ENDPOINT": "http://127.0.0.1:9"])
+        defer { scenario.stop() }
+        var ledger = RestartLedger()
+        ledger.inFlight = RestartLedger.InFlight(
+            startedAt: Date(timeIntervalSinceNow: -60), via: "docker", reason: "test: killed mid-restart",
+            previousAgentStart: nil
+        )
+        try StateStore(directory: scenario.stateDir).saveLedger(ledger)
+        try await DaemonAgentContainer.docker(["stop", "-t", "1", scenario.agent.name])
+        #expect(try await !scenario.agent.isRunning())
+
+        try await scenario.startDaemon(waitForStatus: false)
+        let record = try await scenario.waitForRestart()
+        #expect(record.result == "interrupted")
+        #expect(record.detail?.contains("the agent was not running, so ecsvpcd started it via docker") == true, "\(record)")
+        #expect(scenario.ledger()?.inFlight == nil)
+        #expect(try await scenario.agent.isRunning())
+        let (_, status) = try await scenario.status()
+        #expect(status.findings.contains { $0.id == "instance-context-unknown" }, "\(status.findings)")
+    }
+
+    @Test("SIGTERM while a restart is being verified: ecsvpcd stops at once and records the restart unverified")
+    func sigtermDuringVerification() async throws {
+        // The stand-in ignores the stop signal, so Docker's restart call waits out its 30 s stop timeout: time to
+        // make the names public again before the agent comes back and resolves them. The restarted agent then
+        // connects publicly, and the verification would wait its whole 2 minutes.
+        let scenario = try await Self.scenario(
+            ["ECSVPCD_RESTART_WINDOW": "0"], agentDockerArguments: ["--stop-signal", "SIGUSR1"])
+        defer { scenario.stop() }
+        let before = try await scenario.agent.startedAt()
+        let daemon = try await scenario.startDaemon()
+        try await scenario.route(.vpc)
+        try await scenario.waitUntil("the restart starts") { scenario.log.contains("restarting the ECS agent via docker") }
+        try await scenario.route(.publicAddresses)
+        try await scenario.waitUntil("the agent restarted", timeout: .seconds(60)) {
+            try await scenario.agent.startedAt() != before
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(scenario.ledger()?.inFlight != nil, "still verifying")
+        let stopAsked = ContinuousClock.now
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit(timeout: .seconds(20)), "ecsvpcd did not stop within 20 s of SIGTERM")
+        #expect(ContinuousClock.now - stopAsked < .seconds(20))
+        #expect(daemon.exitDescription == "exit 0", "\(scenario.log)")
+        let record = try #require(scenario.history.last, "\(scenario.log)")
+        #expect(record.result == "unverified", "\(record)")
+        #expect(record.detail?.contains("ecsvpcd stopped before the restart was verified") == true, "\(record)")
+        #expect(scenario.ledger()?.inFlight == nil)
+        #expect(try await scenario.agent.isRunning())
+    }
+
     @Test("dockerd unreachable during the restart: recorded failed with the error, agent still running, retried after the cooldown")
     func dockerUnreachableDuringRestart() async throws {
         let scenario = try await Self.scenario()

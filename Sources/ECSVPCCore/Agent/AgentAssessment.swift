@@ -37,7 +37,12 @@ public struct AgentAssessment: Sendable {
     ///   - proxy: the proxy the agent uses for the ECS names (nil: none), decided by the adapter that knows the
     ///     agent's NO_PROXY rules.
     ///   - region: this instance's region, to judge `ECS_BACKEND_HOST`.
-    public init(observation: AgentObservation, classifier: AddressClassifier, proxy: String?, region: String) {
+    ///   - endpointAddresses: the endpoint addresses the three ECS names resolve to now
+    ///     (`EndpointAssessment.endpointAddresses`).
+    public init(
+        observation: AgentObservation, classifier: AddressClassifier, proxy: String?, region: String,
+        endpointAddresses: Set<IPAddress>
+    ) {
         var findings: [Finding] = []
         let container = observation.container
         var remotes: [IPAddress] = []
@@ -46,14 +51,7 @@ public struct AgentAssessment: Sendable {
         switch observation.sockets {
         case .remotes(let addresses):
             remotes = addresses.sorted()
-            let classes = addresses.map(classifier.classify)
-            if classes.isEmpty {
-                connections = .none
-            } else if classes.contains(.public) {
-                connections = .public
-            } else {
-                connections = .vpcEndpoint
-            }
+            connections = Self.connectionState(remotes: addresses, classifier: classifier, endpointAddresses: endpointAddresses)
         case .unknown(let why):
             connections = .unknown
             detail = why
@@ -127,5 +125,23 @@ public struct AgentAssessment: Sendable {
             ))
         }
         self.findings = findings
+    }
+}
+
+extension AgentAssessment {
+    /// Which way the agent talks to ECS, from the remote addresses of its connections to the probe port.
+    ///
+    /// The agent also holds connections on 443 to other AWS services (ECR, S3, Secrets Manager, SSM) that have no
+    /// endpoints and stay public, so one public connection does not mean the agent still reaches ECS the old way:
+    /// a connection to an endpoint address of the ECS names means it uses the endpoints. Without one, a public
+    /// connection means the old way; connections only to other private addresses count as through endpoints (an
+    /// endpoint's address from before a change of its address set), as a restart could not improve on them.
+    public static func connectionState(
+        remotes: [IPAddress], classifier: AddressClassifier, endpointAddresses: Set<IPAddress>
+    ) -> AgentConnectionState {
+        if remotes.isEmpty { return .none }
+        if remotes.contains(where: endpointAddresses.contains) { return .vpcEndpoint }
+        if remotes.contains(where: { classifier.classify($0) == .public }) { return .public }
+        return .vpcEndpoint
     }
 }

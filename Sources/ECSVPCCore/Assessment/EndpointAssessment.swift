@@ -18,6 +18,12 @@ public struct EndpointAssessment: Hashable, Sendable, Codable {
     /// The three required names' reports, in creation order.
     public var required: [EndpointReport] { endpoints.filter { $0.service != .extra } }
 
+    /// The addresses the three required names resolve to that are endpoint addresses (in the VPC or an endpoint
+    /// range): a connection of the agent to one of these goes through the endpoints.
+    public var endpointAddresses: Set<IPAddress> {
+        Set(required.flatMap(\.addresses).filter(\.isEndpoint).map(\.address))
+    }
+
     /// True when every endpoint address of every required name accepts TCP on the probe port.
     public var endpointsAcceptConnections: Bool {
         configuration == .vpcEndpoints && required.allSatisfy(\.allEndpointAddressesOpen)

@@ -81,9 +81,22 @@ public struct RestartPlanner: Sendable {
     ) -> RestartDecision {
         // 1. Confirmation: the same endpoint configuration on stableProbes consecutive observations.
         guard configuration == .vpcEndpoints else {
-            ledger.configurationKey = nil
-            ledger.consecutive = 0
             ledger.confirmedAt = nil
+            if configuration == .public {
+                // Counted like an endpoint configuration: once public is confirmed, the endpoints are gone and
+                // the next endpoint configuration is a new one.
+                if ledger.configurationKey != Self.publicKey {
+                    ledger.configurationKey = Self.publicKey
+                    ledger.consecutive = 0
+                }
+                if ledger.consecutive < policy.stableProbes {
+                    ledger.consecutive = max(0, ledger.consecutive) + 1
+                    if ledger.consecutive >= policy.stableProbes { ledger.firstConfirmedAt = nil }
+                }
+            } else {
+                ledger.configurationKey = nil
+                ledger.consecutive = 0
+            }
             return .idle(reason: Self.idleReason(configuration))
         }
         if ledger.configurationKey != configurationKey {
@@ -93,13 +106,16 @@ public struct RestartPlanner: Sendable {
         }
         if ledger.confirmedAt == nil {
             // Counted only until confirmed, so a steady state leaves the ledger (and the state file) unchanged.
-            ledger.consecutive += 1
+            // Clamped: the count comes from a file a person may have edited.
+            ledger.consecutive = max(0, min(ledger.consecutive, policy.stableProbes)) + 1
             guard ledger.consecutive >= policy.stableProbes else {
                 return .confirming(seen: ledger.consecutive, needed: policy.stableProbes)
             }
             ledger.confirmedAt = now
+            if ledger.firstConfirmedAt == nil { ledger.firstConfirmedAt = now }
         }
         let confirmedAt = ledger.confirmedAt ?? now
+        let firstConfirmedAt = min(ledger.firstConfirmedAt ?? confirmedAt, confirmedAt)
 
         // 2. Never restart into endpoints that do not accept connections.
         guard endpointsAcceptConnections else {
@@ -119,8 +135,11 @@ public struct RestartPlanner: Sendable {
         case .public:
             break
         case .none, .unknown:
-            guard let started = agent.startedAt, started < confirmedAt else {
-                return .idle(reason: "the agent started after the endpoints were confirmed")
+            // Its connections cannot tell: restart only an agent that started before the endpoints first took
+            // effect. A blip (one SERVFAIL, an added address) re-confirms the configuration but does not make an
+            // agent started since then, by ecsvpcd or anyone, look old.
+            guard let started = agent.startedAt, started < firstConfirmedAt else {
+                return .idle(reason: "the agent started after the endpoints were first confirmed")
             }
         }
         let reason = agent.connections == .public
@@ -164,6 +183,10 @@ public struct RestartPlanner: Sendable {
         let hash = Self.fnv1a64(seed + "\u{0}" + configurationKey)
         return Double(hash % 1_000_000_007) / 1_000_000_007 * window
     }
+
+    /// The ledger's `configurationKey` while a public configuration is counted (an endpoint configuration's key
+    /// is a list of `name=addresses`, never this).
+    static let publicKey = "public"
 
     static func idleReason(_ configuration: EndpointConfiguration) -> String {
         switch configuration {

@@ -24,6 +24,11 @@ public struct RestartLedger: Hashable, Sendable, Codable {
     public var consecutive: Int = 0
     /// When the configuration reached `stableProbes` consecutive observations.
     public var confirmedAt: Date?
+    /// When an endpoint configuration was first confirmed. Unlike `confirmedAt` it survives a partial or
+    /// unresolved observation (one SERVFAIL) and a change of the endpoints' addresses; it is cleared only once
+    /// the names resolve to public addresses again on `stableProbes` observations (the endpoints were removed).
+    /// An agent that started after it is not restarted on its start time alone.
+    public var firstConfirmedAt: Date?
     public var history: [StatusDocument.RestartRecord] = []
     public var inFlight: InFlight?
 

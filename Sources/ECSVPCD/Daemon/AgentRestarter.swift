@@ -7,18 +7,27 @@ import Logging
 /// before the call (so a crash leaves an in-flight record) and the result after. Shared by the daemon and
 /// `ecsvpcd rollout`; the caller holds the restart lock.
 struct AgentRestarter {
+    /// What became of a restart the decision asked for.
+    enum Outcome {
+        /// Done, with the record appended to the ledger (verified, failed or unverified).
+        case attempted(StatusDocument.RestartRecord)
+        /// Not tried, and why: no way to restart the agent, or ecsvpcd is stopping. Nothing was recorded.
+        case notAttempted(String)
+    }
+
     let environment: ObservationEnvironment
     let store: StateStore
     let logger: Logger
     let verifyDeadline: Duration
     let cooldown: Duration
     let now: @Sendable () -> Date
+    /// True once ecsvpcd was asked to stop: no restart is started then, and a verification stops waiting.
+    var stopping: @Sendable () -> Bool = { false }
 
-    /// Returns the record it appended to the ledger.
-    @discardableResult
     func restart(
-        reason: String, observation: AgentObservation, instance: InstanceContext, ledger: inout RestartLedger
-    ) async -> StatusDocument.RestartRecord? {
+        reason: String, observation: AgentObservation, instance: InstanceContext, endpointAddresses: Set<IPAddress>,
+        ledger: inout RestartLedger
+    ) async -> Outcome {
         // Asked afresh: the observation's answer may be up to a minute old.
         let (freshPath, why) = await environment.supervisor.restartPath()
         guard let path = freshPath else {
@@ -26,8 +35,9 @@ struct AgentRestarter {
                 "restart needed but no way to restart the agent: \(why)",
                 metadata: ["message_id": "\(MessageID.restartFailed.rawValue)", "reason": "\(why)"]
             )
-            return nil
+            return .notAttempted(why)
         }
+        guard !stopping() else { return .notAttempted("ecsvpcd is stopping") }
         let started = now()
         ledger.inFlight = RestartLedger.InFlight(
             startedAt: started, via: path.rawValue, reason: reason, previousAgentStart: observation.container?.startedAt
@@ -41,7 +51,9 @@ struct AgentRestarter {
         var detail: String?
         do {
             try await environment.supervisor.restart(via: path)
-            (result, detail) = await verify(previousStart: observation.container?.startedAt, instance: instance)
+            (result, detail) = await verify(
+                previousStart: observation.container?.startedAt, instance: instance, endpointAddresses: endpointAddresses
+            )
         } catch {
             detail = "the restart call failed: \(error)"
         }
@@ -59,6 +71,11 @@ struct AgentRestarter {
                     "decision": "verified",
                 ]
             )
+        } else if result == "unverified" {
+            logger.warning(
+                "agent restarted via \(path.rawValue), not verified: \(detail ?? "unknown")",
+                metadata: ["via": "\(path.rawValue)", "reason": "\(detail ?? "unknown")", "decision": "unverified"]
+            )
         } else {
             logger.critical(
                 "agent restart via \(path.rawValue) failed: \(detail ?? "unknown"); not retried before the cooldown (\(DurationText.format(cooldown)))",
@@ -68,16 +85,22 @@ struct AgentRestarter {
                 ]
             )
         }
-        return record
+        return .attempted(record)
     }
 
-    /// The agent runs again with a new StartedAt, introspection answers, and its connections go to endpoints.
-    func verify(previousStart: Date?, instance: InstanceContext) async -> (String, String?) {
+    /// The agent runs again with a new StartedAt, introspection answers, and its connections go to endpoints
+    /// (when they cannot be seen, the first two must do). Stops waiting when ecsvpcd is asked to stop: the
+    /// restart itself is one call, already done, so the result is then "unverified".
+    func verify(previousStart: Date?, instance: InstanceContext, endpointAddresses: Set<IPAddress>) async -> (String, String?) {
         let deadline = ContinuousClock.now + verifyDeadline
         var last = "no observation yet"
         while ContinuousClock.now < deadline {
+            if stopping() || Task.isCancelled {
+                return ("unverified", "ecsvpcd stopped before the restart was verified; last seen: \(last)")
+            }
             try? await Task.sleep(for: .milliseconds(500))
-            let (observation, agent) = await environment.assessAgent(instance)
+            if stopping() || Task.isCancelled { continue }
+            let (observation, agent) = await environment.assessAgent(instance, endpointAddresses: endpointAddresses)
             guard let container = observation.container, container.running else {
                 last = "the agent container is not running"
                 continue
@@ -90,6 +113,10 @@ struct AgentRestarter {
                 last = "the agent's introspection API does not answer (\(observation.metadataError ?? "no reply"))"
                 continue
             }
+            if agent.facts.connections == .unknown {
+                return ("verified", "restarted and answering; its connections cannot be seen ("
+                    + (agent.connectionsDetail ?? "unknown") + ")")
+            }
             guard agent.facts.connections == .vpcEndpoint else {
                 last = "the agent's connections are \(agent.facts.connections.rawValue)"
                     + (agent.remoteAddresses.isEmpty
@@ -99,6 +126,35 @@ struct AgentRestarter {
             return ("verified", "connected to " + agent.remoteAddresses.map(\.description).joined(separator: ", "))
         }
         return ("failed", "not verified within \(DurationText.format(verifyDeadline)): \(last)")
+    }
+
+    /// A restart is in flight in the ledger: the ecsvpcd that started it died (or was killed) before it recorded
+    /// the result. Makes sure the agent runs (started the way the restart went, else the way it is supervised
+    /// now) and records the restart as interrupted. `foundBy` names who found it, for the record.
+    func recoverInterruptedRestart(_ ledger: inout RestartLedger, foundBy: String) async {
+        guard let inFlight = ledger.inFlight else { return }
+        let observation = await environment.agentObserver.observe()
+        var detail = "ecsvpcd stopped during this restart (found by \(foundBy))"
+        if observation.container?.running == true {
+            logger.notice("found an interrupted restart from \(inFlight.startedAt) (via \(inFlight.via)); the agent is running")
+        } else if let path = RestartPath(rawValue: inFlight.via) ?? observation.supervisor {
+            do {
+                try await environment.supervisor.start(via: path)
+                detail += "; the agent was not running, so ecsvpcd started it via \(path.rawValue)"
+                logger.warning("the agent was left stopped by an interrupted restart: started it via \(path.rawValue)")
+            } catch {
+                detail += "; the agent is not running and starting it via \(path.rawValue) failed: \(error)"
+                logger.critical("the agent is not running after an interrupted restart, and starting it failed: \(error)")
+            }
+        } else {
+            detail += "; the agent is not running and there is no way to start it: \(observation.supervisorDetail)"
+            logger.critical("the agent is not running after an interrupted restart: \(observation.supervisorDetail)")
+        }
+        ledger.inFlight = nil
+        ledger.history.append(StatusDocument.RestartRecord(
+            at: inFlight.startedAt, via: inFlight.via, result: "interrupted", reason: inFlight.reason, detail: detail
+        ))
+        persist(ledger)
     }
 
     private func persist(_ ledger: RestartLedger) {

@@ -14,6 +14,8 @@ struct CycleRunner {
     let logger: Logger
     let verifyDeadline: Duration
     let now: @Sendable () -> Date
+    /// True once ecsvpcd was asked to stop (SIGTERM): no restart is started, a verification stops waiting.
+    let stopping: @Sendable () -> Bool
     private var instance: InstanceContext?
     private var lastConfiguration: EndpointConfiguration?
     private var configurationSince: Date?
@@ -25,9 +27,18 @@ struct CycleRunner {
     /// What the saved status.json says and when it was written: rewritten every cycle, but at most once a second
     /// unless it changed (intervals below a second are for tests and benchmarks).
     private var savedStatus: (key: String, at: Date)?
+    /// A restart left in flight by an ecsvpcd that died is finished by the first cycle that holds the restart
+    /// lock, however many cycles that takes (instance metadata down at boot, a rollout holding the lock).
+    private var recoveryPending = true
+    /// Why the restart lock could not be taken, last time it was logged (logged when it changes).
+    private var lastLockError: String?
 
-    init(settings: Settings, logger: Logger, verifyDeadline: Duration, now: @escaping @Sendable () -> Date) throws {
+    init(
+        settings: Settings, logger: Logger, verifyDeadline: Duration, now: @escaping @Sendable () -> Date,
+        stopping: @escaping @Sendable () -> Bool = { false }
+    ) throws {
         self.settings = settings
+        self.stopping = stopping
         environment = try ObservationEnvironment(settings: settings, logger: logger)
         store = StateStore(directory: settings.stateDir)
         self.logger = logger
@@ -37,21 +48,27 @@ struct CycleRunner {
 
     /// One cycle. The restart ledger is read from the state file under the restart lock each time, so that a
     /// `rollout` run in between is seen; when a rollout holds the lock, this cycle only observes and reports.
-    mutating func cycle(force: String?, recover: Bool) async -> (StatusDocument, RestartLedger) {
-        guard let instance = await loadInstance() else {
-            return (unknownInstanceDocument(), currentLedger())
-        }
-        let lock = try? await RestartLock.acquire(stateDir: settings.stateDir, wait: .zero)
+    mutating func cycle(force: String?) async -> (StatusDocument, RestartLedger) {
+        let (lock, lockProblem) = await takeRestartLock()
         var ledger = currentLedger()
-        if lock != nil, recover, ledger.inFlight != nil { await recoverInterruptedRestart(&ledger) }
+        if lock != nil, recoveryPending {
+            if ledger.inFlight != nil {
+                await restarter.recoverInterruptedRestart(&ledger, foundBy: "ecsvpcd")
+                knownLedger = (ledger, store.ledgerStamp())
+            }
+            recoveryPending = false
+        }
+        guard let instance = await loadInstance() else {
+            return (unknownInstanceDocument(), ledger)
+        }
 
         let endpoints = await environment.assessEndpoints(instance)
-        var (agentObservation, agent) = await environment.assessAgent(instance)
+        var (agentObservation, agent) = await environment.assessAgent(instance, endpointAddresses: endpoints.endpointAddresses)
         noteConfiguration(endpoints)
 
         let planner = RestartPlanner(policy: RestartPolicy(settings), seed: instance.instanceID ?? Self.hostSeed())
         var decision = lock == nil
-            ? RestartDecision.blocked(reason: "another ecsvpcd (a rollout) holds the restart lock; deciding next cycle")
+            ? RestartDecision.blocked(reason: lockProblem)
             : planner.decide(
             now: now(),
             configuration: endpoints.configuration,
@@ -66,10 +83,22 @@ struct CycleRunner {
         }
         noteDecision(decision)
         if case .restart(let reason) = decision {
-            await restart(reason: reason, observation: agentObservation, ledger: &ledger)
-            (agentObservation, agent) = await environment.assessAgent(instance)
-            decision = .idle(reason: "restarted: " + (ledger.history.last?.result ?? "unknown"))
-            lastDecisionState = decision.state
+            let outcome = await restarter.restart(
+                reason: reason, observation: agentObservation, instance: instance,
+                endpointAddresses: endpoints.endpointAddresses, ledger: &ledger
+            )
+            switch outcome {
+            case .attempted(let record):
+                (agentObservation, agent) = await environment.assessAgent(
+                    instance, endpointAddresses: endpoints.endpointAddresses
+                )
+                decision = .idle(reason: "restarted: " + record.result + (record.detail.map { " (\($0))" } ?? ""))
+                lastDecisionState = decision.state
+            case .notAttempted(let why):
+                // Nothing happened (no way to restart, or stopping): reported like any blocked decision, once.
+                decision = .blocked(reason: reason + "; not restarted: " + why)
+                noteDecision(decision)
+            }
         }
         ledger.trim(now: now())
         // Written when it changed, and once when there is no state file yet (first start, or a corrupt one moved aside).
@@ -95,36 +124,34 @@ struct CycleRunner {
 
     // MARK: Acting
 
-    private func restart(reason: String, observation: AgentObservation, ledger: inout RestartLedger) async {
-        guard let instance else { return }
-        await AgentRestarter(
+    private var restarter: AgentRestarter {
+        AgentRestarter(
             environment: environment, store: store, logger: logger, verifyDeadline: verifyDeadline,
-            cooldown: settings.restartCooldown, now: now
-        ).restart(reason: reason, observation: observation, instance: instance, ledger: &ledger)
+            cooldown: settings.restartCooldown, now: now, stopping: stopping
+        )
     }
 
-    /// ecsvpcd died during a restart: make sure the agent runs, and record what happened.
-    private mutating func recoverInterruptedRestart(_ ledger: inout RestartLedger) async {
-        guard let inFlight = ledger.inFlight, let instance else { return }
-        let (observation, _) = await environment.assessAgent(instance)
-        var detail = "ecsvpcd stopped during this restart"
-        if observation.container?.running != true, let path = observation.supervisor ?? RestartPath(rawValue: inFlight.via) {
-            do {
-                try await environment.supervisor.start(via: path)
-                detail += "; the agent was not running, so ecsvpcd started it"
-                logger.warning("the agent was left stopped by an interrupted restart: started it via \(path.rawValue)")
-            } catch {
-                detail += "; the agent is not running and starting it failed: \(error)"
-                logger.critical("the agent is not running after an interrupted restart, and starting it failed: \(error)")
+    /// The restart lock, or why this cycle does not have it: another process holds it (a rollout), or it cannot
+    /// be taken at all (the state directory cannot be created or locked; logged when the reason changes).
+    private mutating func takeRestartLock() async -> (RestartLock?, String) {
+        do {
+            if let lock = try await RestartLock.acquire(stateDir: settings.stateDir, wait: .zero) {
+                lastLockError = nil
+                return (lock, "")
             }
-        } else {
-            logger.notice("found an interrupted restart from \(inFlight.startedAt); the agent is running")
+            lastLockError = nil
+            return (nil, "another ecsvpcd (a rollout) holds the restart lock; deciding next cycle")
+        } catch {
+            let why = "\(error)"
+            if why != lastLockError {
+                logger.error(
+                    "cannot take the restart lock, so no restart is decided: \(why)",
+                    metadata: ["reason": "\(why)"]
+                )
+                lastLockError = why
+            }
+            return (nil, "the restart lock cannot be taken (\(why)); check that ECSVPCD_STATE_DIR is writable")
         }
-        ledger.inFlight = nil
-        ledger.history.append(
-            StatusDocument.RestartRecord(at: inFlight.startedAt, via: inFlight.via, result: "interrupted", reason: inFlight.reason, detail: detail)
-        )
-        persist(ledger)
     }
 
     private mutating func currentLedger() -> RestartLedger {
@@ -252,8 +279,10 @@ struct CycleRunner {
         let currentTime = now()
         var findings = endpoints.findings + agent.findings
         if let last = ledger.history.last, last.result != "verified", currentTime.timeIntervalSince(last.at) < 86400 {
+            // Failed: critical. Interrupted or unverified (ecsvpcd stopped during it): the agent was looked after,
+            // only the verification is missing.
             findings.append(Finding(
-                id: "restart-failed", severity: .critical,
+                id: "restart-failed", severity: last.result == "failed" ? .critical : .warning,
                 message: "The last agent restart (\(last.at), via \(last.via)) was not verified: \(last.detail ?? last.result)",
                 hint: "Check the agent (docker logs ecs-agent, journalctl -u ecs) and the endpoints; ecsvpcd retries after the cooldown."
             ))

@@ -70,13 +70,15 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
 
     private func loop() async throws {
         var settings = await shared.settings
-        var cycleRunner = try CycleRunner(settings: settings, logger: logger, verifyDeadline: verifyDeadline, now: now)
+        var cycleRunner = try CycleRunner(
+            settings: settings, logger: logger, verifyDeadline: verifyDeadline, now: now, stopping: waker.stopRequested
+        )
         var first = true
         var force: String?
         var sentStatus = ""
         while true {
             pinger.cycleStarted()
-            let (document, ledger) = await cycleRunner.cycle(force: force, recover: first)
+            let (document, ledger) = await cycleRunner.cycle(force: force)
             pinger.cycleEnded()
             force = nil
             await shared.publish(document, ledger: ledger, policy: RestartPolicy(settings))
@@ -112,7 +114,10 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
                 notifier.reloading()
                 do {
                     let fresh = try SettingsLoader.load(path: configPath, explicit: configExplicit)
-                    let runner = try CycleRunner(settings: fresh, logger: logger, verifyDeadline: verifyDeadline, now: now)
+                    let runner = try CycleRunner(
+                        settings: fresh, logger: logger, verifyDeadline: verifyDeadline, now: now,
+                        stopping: waker.stopRequested
+                    )
                     settings = fresh
                     cycleRunner = runner
                     await shared.update(settings: fresh)

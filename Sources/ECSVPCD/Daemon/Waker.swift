@@ -19,6 +19,7 @@ final class Waker: Sendable {
         var pending: [Wake] = []
         var waiter: CheckedContinuation<Void, Never>?
         var generation = 0
+        var stopRequested = false
     }
 
     private let state = Mutex(State())
@@ -28,8 +29,15 @@ final class Waker: Sendable {
         self.eventLoop = eventLoop
     }
 
+    /// True once a `.shutdown` wake came, whether or not a wait has taken it yet: work in the middle of a cycle
+    /// (a restart about to start, a verification) asks this to stop early.
+    var stopRequested: @Sendable () -> Bool {
+        { self.state.withLock { $0.stopRequested } }
+    }
+
     func wake(_ reason: Wake) {
         let waiter = state.withLock { state in
+            if reason == .shutdown { state.stopRequested = true }
             state.pending.append(reason)
             defer { state.waiter = nil }
             return state.waiter

@@ -76,8 +76,11 @@ public struct ObservationEnvironment: Sendable {
         )
     }
 
-    /// Observes the agent once and assesses it against this instance's ECS names.
-    public func assessAgent(_ instance: InstanceContext) async -> (AgentObservation, AgentAssessment) {
+    /// Observes the agent once and assesses it against this instance's ECS names and the endpoint addresses they
+    /// resolve to now (`EndpointAssessment.endpointAddresses`).
+    public func assessAgent(
+        _ instance: InstanceContext, endpointAddresses: Set<IPAddress>
+    ) async -> (AgentObservation, AgentAssessment) {
         let observation = await agentObserver.observe()
         let proxy = names(for: instance).filter { $0.service != .extra }.lazy
             .compactMap { agentProxy(forHost: $0.name, port: 443, settings: observation.settings) }.first
@@ -85,7 +88,8 @@ public struct ObservationEnvironment: Sendable {
             observation: observation,
             classifier: classifier(for: instance),
             proxy: proxy,
-            region: instance.region
+            region: instance.region,
+            endpointAddresses: endpointAddresses
         )
         return (observation, assessment)
     }

@@ -61,9 +61,16 @@ public struct Rollout: Sendable {
 
         let store = StateStore(directory: settings.stateDir)
         var ledger = store.loadLedger(logger: logger)
-        recordInterruptedRestart(&ledger, store: store)
+        let restarter = AgentRestarter(
+            environment: environment, store: store, logger: logger, verifyDeadline: verifyDeadline,
+            cooldown: settings.restartCooldown, now: { Date() }
+        )
+        // A restart left in flight by an ecsvpcd that died (a rollout ended by Run Command's timeout, a killed
+        // daemon): nobody else restarts now, as this process holds the lock. The agent is started if it was left
+        // stopped, and the restart recorded as interrupted, so it counts for cooldown and budget.
+        await restarter.recoverInterruptedRestart(&ledger, foundBy: "ecsvpcd rollout")
         let endpoints = await environment.assessEndpoints(instance)
-        let (observation, agent) = await environment.assessAgent(instance)
+        let (observation, agent) = await environment.assessAgent(instance, endpointAddresses: endpoints.endpointAddresses)
         let findings = endpoints.findings + agent.findings
         guard endpoints.configuration == .vpcEndpoints, endpoints.endpointsAcceptConnections else {
             let line = StatusLine.endpoints(endpoints, probePort: settings.probePort)
@@ -91,17 +98,15 @@ public struct Rollout: Sendable {
             let code: Int32 = decision.state == "blocked" ? 2 : 1
             return outcome("not-restarted", code, "not restarted: \(decision.reason)", instance, endpoints.configuration, nil, findings)
         }
-        let restarter = AgentRestarter(
-            environment: environment, store: store, logger: logger, verifyDeadline: verifyDeadline,
-            cooldown: settings.restartCooldown, now: { Date() }
-        )
-        let record = await restarter.restart(
-            reason: reason + " (ecsvpcd rollout)", observation: observation, instance: instance, ledger: &ledger
+        let attempt = await restarter.restart(
+            reason: reason + " (ecsvpcd rollout)", observation: observation, instance: instance,
+            endpointAddresses: endpoints.endpointAddresses, ledger: &ledger
         )
         ledger.trim(now: Date())
         try? store.saveLedger(ledger)
-        guard let record else {
-            return outcome("not-restarted", 1, "no way to restart the agent: \(observation.supervisorDetail)", instance, endpoints.configuration, nil, findings)
+        guard case .attempted(let record) = attempt else {
+            let why = if case .notAttempted(let why) = attempt { why } else { observation.supervisorDetail }
+            return outcome("not-restarted", 1, "no way to restart the agent: \(why)", instance, endpoints.configuration, nil, findings)
         }
         if record.result == "verified" {
             return outcome("restarted", 0, "restarted via \(record.via) and verified: \(record.detail ?? "")", instance, endpoints.configuration, record, findings)
@@ -110,24 +115,6 @@ public struct Rollout: Sendable {
             "verification-failed", 1, "restart via \(record.via) not verified: \(record.detail ?? "")", instance,
             endpoints.configuration, record, findings
         )
-    }
-
-    /// A restart left in flight by an ecsvpcd that died (a rollout ended by Run Command's timeout, a killed
-    /// daemon): nobody else restarts now, as this process holds the lock. Recorded as interrupted, like the daemon
-    /// does at start, so it counts for cooldown and budget instead of being overwritten by the next restart.
-    private func recordInterruptedRestart(_ ledger: inout RestartLedger, store: StateStore) {
-        guard let inFlight = ledger.inFlight else { return }
-        logger.notice("found an interrupted restart from \(inFlight.startedAt) (via \(inFlight.via))")
-        ledger.inFlight = nil
-        ledger.history.append(StatusDocument.RestartRecord(
-            at: inFlight.startedAt, via: inFlight.via, result: "interrupted", reason: inFlight.reason,
-            detail: "ecsvpcd stopped during this restart (found by ecsvpcd rollout)"
-        ))
-        do {
-            try store.saveLedger(ledger)
-        } catch {
-            logger.error("cannot save the state file: \(error)", metadata: ["reason": "\(error)"])
-        }
     }
 
     private func outcome(

@@ -10,7 +10,7 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
     /// The D-Bus error name when systemd answered with one (e.g. `org.freedesktop.systemd1.NoSuchUnit`).
     public var name: String?
     public var message: String
-    /// True when no bus could be opened at all (not running under systemd).
+    /// True when there is no system bus at all (its socket does not exist: not running under systemd).
     public var busUnavailable: Bool
 
     public var description: String { message }
@@ -36,7 +36,7 @@ public struct SystemdManager: Sendable {
                 return active == "active" ? .active : .notActive(active)
             }
         } catch {
-            return error.busUnavailable ? .busUnavailable(error.message) : .notActive("unknown: \(error.message)")
+            return error.busUnavailable ? .busUnavailable(error.message) : .unknown(error.message)
         }
     }
 
@@ -64,7 +64,7 @@ public struct SystemdManager: Sendable {
                 }
             }
         } catch {
-            throw SystemdError(name: nil, message: "cannot run the D-Bus call: \(error)", busUnavailable: true)
+            throw SystemdError(name: nil, message: "cannot run the D-Bus call: \(error)", busUnavailable: false)
         }
         return try result.get()
     }
@@ -80,7 +80,8 @@ private struct SystemBus {
         let r = sd_bus_open_system(&bus)
         guard r >= 0, let bus else {
             throw SystemdError(
-                name: nil, message: "no system bus: sd_bus_open_system: \(String(cString: strerror(-r)))", busUnavailable: true
+                name: nil, message: "no system bus: sd_bus_open_system: \(String(cString: strerror(-r)))",
+                busUnavailable: r == -ENOENT
             )
         }
         self.bus = bus
@@ -132,7 +133,9 @@ private struct SystemBus {
         guard r >= 0, let reply else {
             let name = error.name.map { String(cString: $0) }
             let text = error.message.map { String(cString: $0) } ?? errorText(r)
-            let connectionFailed = name == nil && [-ENOENT, -ECONNREFUSED, -EACCES, -ENOTCONN].contains(r)
+            // Only a missing socket means there is no bus; a refused or denied connection is a bus that is
+            // there but not answering now (dbus restarting): systemd may supervise the agent all the same.
+            let connectionFailed = name == nil && r == -ENOENT
             throw SystemdError(name: name, message: "\(method) \(arguments.first ?? ""): \(text)", busUnavailable: connectionFailed)
         }
         return reply
