@@ -222,6 +222,56 @@ struct SettingsParserTests {
         #expect(unrelated.detail.contains("see the README for the list of keys"))
     }
 
+    @Test("a CRLF file is read line by line: a leading comment does not swallow the keys after it")
+    func crlfFile() throws {
+        let settings = try SettingsParser.parse(
+            file: (path: "/c", text: "# ecsvpcd\r\nECSVPCD_RESTART=never\r\n\r\nECSVPCD_RESOLV_CONF=/x\r\nECSVPCD_LOG=stderr"),
+            environment: [:]
+        )
+        #expect(settings.restart == .never)
+        #expect(settings.resolvConf == "/x")
+        #expect(settings.log == "stderr")
+
+        let noComment = try SettingsParser.parse(
+            file: (path: "/c", text: "ECSVPCD_RESOLV_CONF=/x\r\nECSVPCD_RESTART=never\r\n"), environment: [:])
+        #expect(noComment.resolvConf == "/x")
+        #expect(noComment.restart == .never)
+    }
+
+    @Test("an error in a CRLF file (or one mixing CRLF and LF) names the right line")
+    func crlfLineNumbers() throws {
+        let failure = try #require(error(file: "# c\r\n\r\nECSVPCD_REGION=us-east-1\nECSVPCD_PROBE_PORT=https\r\n"))
+        #expect(failure.code == .badValue)
+        #expect(failure.line == 4)
+        #expect(failure.key == "ECSVPCD_PROBE_PORT")
+        #expect(failure.detail.contains("\"https\""))
+
+        let duplicate = try #require(error(file: "ECSVPCD_LOG=auto\r\n# again\r\nECSVPCD_LOG=stderr\r\n"))
+        #expect(duplicate.code == .duplicateKey)
+        #expect(duplicate.line == 3)
+        #expect(duplicate.detail.contains("line 1"))
+    }
+
+    @Test("a leading UTF-8 byte order mark is skipped")
+    func byteOrderMark() throws {
+        let settings = try SettingsParser.parse(file: (path: "/c", text: "\u{FEFF}ECSVPCD_RESTART=never\n"), environment: [:])
+        #expect(settings.restart == .never)
+        let windows = try SettingsParser.parse(
+            file: (path: "/c", text: "\u{FEFF}# notepad\r\nECSVPCD_RESTART=never\r\n"), environment: [:])
+        #expect(windows.restart == .never)
+    }
+
+    @Test("a line with nothing before = says the key is empty and suggests no key")
+    func emptyKey() throws {
+        for text in ["ECSVPCD_LOG=auto\n=x\n", "ECSVPCD_LOG=auto\r\n  = x\r\n"] {
+            let failure = try #require(error(file: text))
+            #expect(failure.code == .syntax)
+            #expect(failure.line == 2)
+            #expect(failure.detail.contains("key before = is empty"))
+            #expect(!failure.detail.contains("did you mean"))
+        }
+    }
+
     @Test("a key set twice is an error naming both lines")
     func duplicateKey() throws {
         let failure = try #require(error(file: "ECSVPCD_REGION=us-east-1\n# again\nECSVPCD_REGION=us-west-2\n"))

@@ -82,6 +82,20 @@ struct AgentSettingsAndProxyTests {
         #expect(problems == ["line 5: expected KEY=VALUE", "line 6: \"ECS-BAD\" is not a variable name"])
     }
 
+    @Test("a CRLF ecs.config (byte order mark, a comment first) still shows its proxy, and bad lines keep their number")
+    func crlfConfigText() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("ecs.config", "\u{FEFF}# proxy\r\nECS_CLUSTER=prod\r\nHTTP_PROXY=10.0.0.131:3128\r\n\r\nnot a setting\r\n")
+        let (settings, problems) = AgentSettingsReader(paths: [dir.file("ecs.config")]).read()
+        #expect(settings.httpProxy == "10.0.0.131:3128")
+        #expect(agentProxy(forHost: host, settings: settings) == "10.0.0.131:3128")
+        #expect(problems == ["\(dir.file("ecs.config")): line 5: expected KEY=VALUE"])
+
+        let (values, _) = AgentConfigText.parse("HTTPS_PROXY=http://proxy:3128\r\nNO_PROXY=169.254.169.254\r\n")
+        #expect(values.map(\.0) == ["HTTPS_PROXY", "NO_PROXY"])
+        #expect(values.map(\.1) == ["http://proxy:3128", "169.254.169.254"])
+    }
+
     @Test("reads the files in order, later wins, missing skipped, unreadable named")
     func readsFiles() throws {
         let dir = try TemporaryDirectory()

@@ -19,7 +19,11 @@ public enum SettingsParser {
         applyFallbackEnvironment(&settings, environment)
         var seen: [String: Int] = [:]
         if let file {
-            for (index, rawLine) in file.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            // Lines end in LF or CRLF: "\r\n" is one `Character` in Swift, so splitting on "\n" alone would not split
+            // them. A leading byte order mark (Windows editors) is skipped.
+            let text = file.text.first == "\u{FEFF}" ? file.text.dropFirst() : Substring(file.text)
+            let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            for (index, rawLine) in lines.enumerated() {
                 let lineNumber = index + 1
                 let line = rawLine.trimmingWhitespace()
                 if line.isEmpty || line.hasPrefix("#") { continue }
@@ -31,6 +35,12 @@ public enum SettingsParser {
                 }
                 let name = line[..<equals].trimmingWhitespace()
                 let value = unquote(line[line.index(after: equals)...].trimmingWhitespace())
+                guard !name.isEmpty else {
+                    throw ConfigurationError(
+                        code: .syntax, source: file.path, line: lineNumber, key: nil,
+                        detail: "the key before = is empty in \"\(line.prefix(60))\"; expected KEY=VALUE"
+                    )
+                }
                 guard let key = keysByName[name] else {
                     throw ConfigurationError(
                         code: .unknownKey, source: file.path, line: lineNumber, key: name,

@@ -7,13 +7,15 @@ import Glibc
 /// One `/etc/ecs/ecs.config`-style file: `KEY=VALUE` lines, `#` comments, optional matching quotes.
 public enum AgentConfigText {
     /// The keys and values in file order (a repeated key: the last wins when merged), and the lines that
-    /// could not be read, as `line N: why`.
+    /// could not be read, as `line N: why`. Lines end in LF or CRLF (one `Character` in Swift); a leading byte
+    /// order mark is skipped.
     public static func parse(_ text: String) -> (values: [(String, String)], problems: [String]) {
         var values: [(String, String)] = []
         var problems: [String] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let body = text.first == "\u{FEFF}" ? text.dropFirst() : Substring(text)
+        let lines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (index, raw) in lines.enumerated() {
             var line = raw.trimmingWhitespace()
-            if line.hasSuffix("\r") { line.removeLast() }
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst("export ".count)) }
             guard let equals = line.firstIndex(of: "=") else {
