@@ -272,6 +272,24 @@ struct SettingsParserTests {
         }
     }
 
+    @Test("an unknown ECSVPCD_ variable in the environment is a warning with a suggestion, not an error")
+    func unknownEnvironmentVariable() throws {
+        let environment = [
+            "ECSVPCD_RESTRAT": "never", "ECSVPCD_RESTART": "auto", "ECSVPCD_SKIP_SYSTEM_TEST": "1", "PATH": "/usr/bin",
+        ]
+        let settings = try SettingsParser.parse(file: nil, environment: environment)
+        #expect(settings.restart == .auto)
+        let warnings = SettingsParser.environmentWarnings(environment)
+        #expect(warnings.map(\.key) == ["ECSVPCD_RESTRAT", "ECSVPCD_SKIP_SYSTEM_TEST"])
+        let typo = try #require(warnings.first)
+        #expect(typo.code == .unknownKey)
+        #expect(typo.source == "environment")
+        #expect(typo.line == nil)
+        #expect(typo.detail.contains("did you mean ECSVPCD_RESTART?"))
+        #expect(typo.description.hasPrefix("environment: unknown key ECSVPCD_RESTRAT: "))
+        #expect(SettingsParser.environmentWarnings(["ECSVPCD_LOG": "stderr", "HOME": "/root"]).isEmpty)
+    }
+
     @Test("a key set twice is an error naming both lines")
     func duplicateKey() throws {
         let failure = try #require(error(file: "ECSVPCD_REGION=us-east-1\n# again\nECSVPCD_REGION=us-west-2\n"))

@@ -5,6 +5,27 @@ import Testing
 
 @Suite("Settings loader")
 struct SettingsLoaderTests {
+    @Test("a misspelt ECSVPCD_ variable in the environment comes back as a warning, and the settings still load")
+    func environmentTypoIsAWarning() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("ecsvpcd.conf", "ECSVPCD_LOG=stderr\n")
+        let environment = ["ECSVPCD_RESTRAT": "never", "ECSVPCD_BIN": "/usr/bin/ecsvpcd", "LANG": "C.UTF-8"]
+        let (settings, warnings) = try SettingsLoader.loadReportingWarnings(
+            path: directory.file("ecsvpcd.conf"), explicit: true, environment: environment)
+        #expect(settings.log == "stderr")
+        #expect(settings.restart == .auto)
+        #expect(warnings.map(\.key) == ["ECSVPCD_BIN", "ECSVPCD_RESTRAT"])
+        let typo = try #require(warnings.last)
+        #expect(typo.source == "environment")
+        #expect(typo.description.hasPrefix("environment: unknown key ECSVPCD_RESTRAT: "))
+        #expect(typo.detail.contains("did you mean ECSVPCD_RESTART?"))
+
+        let clean = try SettingsLoader.loadReportingWarnings(
+            path: directory.file("missing.conf"), explicit: false, environment: ["ECSVPCD_RESTART": "never"])
+        #expect(clean.settings.restart == .never)
+        #expect(clean.warnings.isEmpty)
+    }
+
     @Test("a file written on Windows (byte order mark, CRLF, a comment first) applies its keys")
     func windowsFile() throws {
         let directory = try TemporaryDirectory()

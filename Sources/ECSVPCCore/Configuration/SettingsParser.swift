@@ -78,6 +78,20 @@ public enum SettingsParser {
         return settings
     }
 
+    /// The `ECSVPCD_` variables in the environment that are no setting of ecsvpcd, each with the key it most
+    /// likely meant. Not errors: scripts and test harnesses export variables of their own with that prefix.
+    public static func environmentWarnings(_ environment: [String: String]) -> [ConfigurationError] {
+        environment.keys
+            .filter { $0.uppercased().hasPrefix("ECSVPCD_") && keysByName[$0] == nil }
+            .sorted()
+            .map { name in
+                ConfigurationError(
+                    code: .unknownKey, source: "environment", line: nil, key: name,
+                    detail: "not a setting of ecsvpcd, so it is ignored" + suggestion(for: name)
+                )
+            }
+    }
+
     /// Variables of other tools and of systemd that set defaults: the ECSVPCD_ keys still win over them.
     private static func applyFallbackEnvironment(_ settings: inout Settings, _ environment: [String: String]) {
         if let endpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"], isURL(endpoint) {
