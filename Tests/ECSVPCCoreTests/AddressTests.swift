@@ -71,9 +71,11 @@ struct SettingsParserDetailTests {
         #expect(DurationText.parse(text) == nil)
     }
 
-    @Test("DOCKER_HOST over TCP is not taken as the default")
+    @Test("DOCKER_HOST over TCP, or without a socket path, is not taken as the default")
     func dockerTCP() throws {
-        let settings = try SettingsParser.parse(file: nil, environment: ["DOCKER_HOST": "tcp://127.0.0.1:2375"])
-        #expect(settings.dockerHost == "unix:///var/run/docker.sock")
+        for docker in ["tcp://127.0.0.1:2375", "unix:///", "unix://docker.sock"] {
+            let settings = try SettingsParser.parse(file: nil, environment: ["DOCKER_HOST": docker])
+            #expect(settings.dockerHost == "unix:///var/run/docker.sock", "\(docker)")
+        }
     }
 }

@@ -73,6 +73,19 @@ private let badSettings: [BadSetting] = [
     BadSetting(key: "ECSVPCD_EXTRA_NAMES", value: "ecs.example,not a name", expected: "a comma list of DNS names"),
     BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "169.254.169.254", expected: "an http:// URL"),
     BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "https://169.254.169.254", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://169.254.169.254/latest", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://169.254.169.254/?x=1", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://169.254.169.254?x=1", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://user@169.254.169.254", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://169.254.169.254:0", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://169.254.169.254:99999", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://169.254.169.254:http", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://fd00:ec2::254", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://[fd00:ec2::254", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://[169.254.169.254]", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://:80", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://metadata host", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "tcp://169.254.169.254", expected: "an http:// URL"),
     BadSetting(key: "ECSVPCD_RESOLV_CONF", value: "etc/resolv.conf", expected: "an absolute path"),
     BadSetting(key: "ECSVPCD_HOSTS_FILE", value: "hosts", expected: "an absolute path, or off"),
     BadSetting(key: "ECSVPCD_DNS_SERVERS", value: "10.0.0.2:99999", expected: "a comma list of IP[:PORT]"),
@@ -88,9 +101,14 @@ private let badSettings: [BadSetting] = [
     BadSetting(key: "ECSVPCD_INTERVAL", value: "1.5s", expected: "a duration from 100ms to 1h"),
     BadSetting(key: "ECSVPCD_STABLE_PROBES", value: "0", expected: "a whole number from 1 to 100"),
     BadSetting(key: "ECSVPCD_DOCKER_HOST", value: "tcp://127.0.0.1:2375", expected: "unix:///path/to/docker.sock"),
+    BadSetting(key: "ECSVPCD_DOCKER_HOST", value: "unix:///", expected: "unix:///path/to/docker.sock"),
+    BadSetting(key: "ECSVPCD_DOCKER_HOST", value: "unix://var/run/docker.sock", expected: "unix:///path/to/docker.sock"),
     BadSetting(key: "ECSVPCD_AGENT_CONTAINER", value: "ecs agent", expected: "a container name"),
     BadSetting(key: "ECSVPCD_AGENT_UNIT", value: "ecs", expected: "a systemd unit name"),
     BadSetting(key: "ECSVPCD_AGENT_INTROSPECTION", value: "127.0.0.1:51678", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_AGENT_INTROSPECTION", value: "http://127.0.0.1:51678/v1/metadata", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_AGENT_INTROSPECTION", value: "http://127.0.0.1:51678:1", expected: "an http:// URL"),
+    BadSetting(key: "ECSVPCD_AGENT_INTROSPECTION", value: "http://::1:51678", expected: "an http:// URL"),
     BadSetting(key: "ECSVPCD_AGENT_CONFIG", value: "/etc/ecs/ecs.config,ecs.config", expected: "a comma list of absolute paths"),
     BadSetting(key: "ECSVPCD_RESTART", value: "yes", expected: "auto or never"),
     BadSetting(key: "ECSVPCD_RESTART", value: "Never", expected: "auto or never"),
@@ -222,6 +240,41 @@ struct SettingsParserTests {
         #expect(unrelated.detail.contains("see the README for the list of keys"))
     }
 
+    @Test(
+        "a URL value the HTTP client would refuse says why, besides the form expected",
+        arguments: [
+            ("ECSVPCD_IMDS_ENDPOINT", "http://169.254.169.254/latest/", "no path, query or user"),
+            ("ECSVPCD_IMDS_ENDPOINT", "http://fd00:ec2::254", "IPv6 hosts need brackets"),
+            ("ECSVPCD_AGENT_INTROSPECTION", "http://127.0.0.1:65536", "port \"65536\" is not 1-65535"),
+            ("ECSVPCD_AGENT_INTROSPECTION", "127.0.0.1:51678", "it does not start with http://"),
+            ("ECSVPCD_DOCKER_HOST", "unix:///", "no socket path after unix://"),
+        ]
+    )
+    func badURLSaysWhy(key: String, value: String, reason: String) throws {
+        let failure = try #require(error(file: "# urls\n\(key)=\(value)\n"))
+        #expect(failure.code == .badValue)
+        #expect(failure.key == key)
+        #expect(failure.line == 2)
+        #expect(failure.detail.contains(reason), "\(failure)")
+    }
+
+    @Test(
+        "URLs the HTTP client can use are accepted",
+        arguments: [
+            ("ECSVPCD_IMDS_ENDPOINT", "http://127.0.0.1:8080"),
+            ("ECSVPCD_IMDS_ENDPOINT", "http://[::1]:80"),
+            ("ECSVPCD_IMDS_ENDPOINT", "http://[fd00:ec2::254]"),
+            ("ECSVPCD_IMDS_ENDPOINT", "http://169.254.169.254/"),
+            ("ECSVPCD_AGENT_INTROSPECTION", "http://localhost:51678"),
+            ("ECSVPCD_DOCKER_HOST", "unix:///var/run/docker.sock"),
+        ]
+    )
+    func goodURLs(key: String, value: String) throws {
+        let settings = try SettingsParser.parse(file: (path: "/c", text: "\(key)=\(value)\n"), environment: [:])
+        #expect([settings.imdsEndpoint, settings.agentIntrospection, settings.dockerHost].contains(value))
+        #expect(try SettingsParser.parse(file: nil, environment: [key: value]) == settings)
+    }
+
     @Test("a CRLF file is read line by line: a leading comment does not swallow the keys after it")
     func crlfFile() throws {
         let settings = try SettingsParser.parse(
@@ -288,6 +341,21 @@ struct SettingsParserTests {
         #expect(typo.detail.contains("did you mean ECSVPCD_RESTART?"))
         #expect(typo.description.hasPrefix("environment: unknown key ECSVPCD_RESTRAT: "))
         #expect(SettingsParser.environmentWarnings(["ECSVPCD_LOG": "stderr", "HOME": "/root"]).isEmpty)
+    }
+
+    @Test("an AWS_EC2_METADATA_SERVICE_ENDPOINT the HTTP client cannot use is an error naming it, unless overridden")
+    func badFallbackEndpoint() throws {
+        let environment = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://169.254.169.254/latest/"]
+        let failure = try #require(error(file: nil, environment: environment))
+        #expect(failure.code == .badValue)
+        #expect(failure.source == "environment")
+        #expect(failure.key == "AWS_EC2_METADATA_SERVICE_ENDPOINT")
+        #expect(failure.detail.contains("\"http://169.254.169.254/latest/\""))
+        #expect(failure.detail.contains("ECSVPCD_IMDS_ENDPOINT"))
+
+        let overridden = try SettingsParser.parse(
+            file: (path: "/c", text: "ECSVPCD_IMDS_ENDPOINT=http://127.54.0.10\n"), environment: environment)
+        #expect(overridden.imdsEndpoint == "http://127.54.0.10")
     }
 
     @Test("a key set twice is an error naming both lines")

@@ -1,3 +1,4 @@
+import ECSVPCCore
 import ECSVPCD
 import Foundation
 import NIOCore
@@ -92,6 +93,21 @@ struct AgentHTTPClientTests {
         {
             #expect(throws: HTTPError.self, "\(bad)") { try HTTPTarget(url: bad) }
         }
+    }
+
+    @Test(
+        "accepts exactly the http:// and unix:// URLs the configuration accepts",
+        arguments: [
+            "http://127.0.0.1:8080", "http://[::1]:80", "http://169.254.169.254/", "http://localhost", "unix:///var/run/docker.sock",
+            "http://h/p", "http://h?q", "http://u@h", "http://h:0", "http://h:65536", "http://h:+80", "http://::1",
+            "http://[::1", "http://[10.0.0.1]", "http://a b", "unix:///", "unix://relative", "http://",
+        ]
+    )
+    func agreesWithConfiguration(url: String) {
+        let key = url.hasPrefix("unix:") ? "ECSVPCD_DOCKER_HOST" : "ECSVPCD_AGENT_INTROSPECTION"
+        let configured = (try? SettingsParser.parse(file: ("/c", "\(key)=\(url)\n"), environment: [:])) != nil
+        let usable = (try? HTTPTarget(url: url)) != nil
+        #expect(configured == usable)
     }
 
     @Test("sends Host and Connection: close and reads status, headers and body")

@@ -34,4 +34,15 @@ struct SettingsLoaderTests {
         #expect(settings.restart == .never)
         #expect(settings.resolvConf == "/x")
     }
+
+    @Test("a URL the HTTP client would refuse is a configuration error naming the file, the line and the key")
+    func badURLIsAConfigurationError() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("ecsvpcd.conf", "# urls\nECSVPCD_AGENT_INTROSPECTION=http://127.0.0.1:51678/v1\n")
+        let path = directory.file("ecsvpcd.conf")
+        let failure = try #require(throws: ConfigurationError.self) {
+            try SettingsLoader.load(path: path, explicit: true, environment: [:])
+        }
+        #expect(failure.description.hasPrefix("\(path):2: bad value ECSVPCD_AGENT_INTROSPECTION: "))
+    }
 }

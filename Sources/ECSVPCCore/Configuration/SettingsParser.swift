@@ -9,6 +9,8 @@ public enum SettingsParser {
         public let expected: String
         public let defaultText: String
         let apply: @Sendable (inout Settings, String) -> Bool
+        /// Why a value `apply` refused is wrong, when "expected …" alone would not say it (a URL with a path).
+        let problem: (@Sendable (String) -> String?)?
     }
 
     public static func parse(
@@ -16,8 +18,8 @@ public enum SettingsParser {
         environment: [String: String]
     ) throws(ConfigurationError) -> Settings {
         var settings = Settings()
-        applyFallbackEnvironment(&settings, environment)
         var seen: [String: Int] = [:]
+        var applied: Set<String> = []
         if let file {
             // Lines end in LF or CRLF: "\r\n" is one `Character` in Swift, so splitting on "\n" alone would not split
             // them. A leading byte order mark (Windows editors) is skipped.
@@ -57,11 +59,9 @@ public enum SettingsParser {
                 if environment[name] != nil { continue }
                 if value.isEmpty { continue }
                 guard key.apply(&settings, value) else {
-                    throw ConfigurationError(
-                        code: .badValue, source: file.path, line: lineNumber, key: name,
-                        detail: "\"\(value.prefix(80))\" is not valid; expected \(key.expected)"
-                    )
+                    throw badValue(key, value, source: file.path, line: lineNumber)
                 }
+                applied.insert(name)
             }
         }
         for key in keys {
@@ -69,12 +69,11 @@ public enum SettingsParser {
             let trimmed = value.trimmingWhitespace()
             if trimmed.isEmpty { continue }
             guard key.apply(&settings, trimmed) else {
-                throw ConfigurationError(
-                    code: .badValue, source: "environment", line: nil, key: key.name,
-                    detail: "\"\(trimmed.prefix(80))\" is not valid; expected \(key.expected)"
-                )
+                throw badValue(key, trimmed, source: "environment", line: nil)
             }
+            applied.insert(key.name)
         }
+        try applyFallbackEnvironment(&settings, environment, unlessSet: applied)
         return settings
     }
 
@@ -92,18 +91,50 @@ public enum SettingsParser {
             }
     }
 
-    /// Variables of other tools and of systemd that set defaults: the ECSVPCD_ keys still win over them.
-    private static func applyFallbackEnvironment(_ settings: inout Settings, _ environment: [String: String]) {
-        if let endpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"], isURL(endpoint) {
+    private static func badValue(_ key: Key, _ value: String, source: String, line: Int?) -> ConfigurationError {
+        let why = key.problem?(value).map { " (\($0))" } ?? ""
+        return ConfigurationError(
+            code: .badValue, source: source, line: line, key: key.name,
+            detail: "\"\(value.prefix(80))\" is not valid\(why); expected \(key.expected)"
+        )
+    }
+
+    /// Variables of other tools and of systemd that set defaults when the ECSVPCD_ key is not set (`applied`).
+    ///
+    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` is the instance metadata endpoint of every AWS SDK, so a value the HTTP
+    /// client cannot use is an error; a `DOCKER_HOST` that is not a unix socket (`tcp://`) is skipped, as
+    /// ecsvpcd only talks to the local Docker Engine.
+    private static func applyFallbackEnvironment(
+        _ settings: inout Settings,
+        _ environment: [String: String],
+        unlessSet applied: Set<String>
+    ) throws(ConfigurationError) {
+        let imdsName = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+        if !applied.contains("ECSVPCD_IMDS_ENDPOINT"), let endpoint = environment[imdsName]?.trimmingWhitespace(),
+            !endpoint.isEmpty
+        {
+            if let problem = urlProblem(endpoint, scheme: "http://") {
+                throw ConfigurationError(
+                    code: .badValue, source: "environment", line: nil, key: imdsName,
+                    detail: "\"\(endpoint.prefix(80))\" is not valid (\(problem)); expected an http:// URL such as "
+                        + "http://169.254.169.254, or set ECSVPCD_IMDS_ENDPOINT to override it"
+                )
+            }
             settings.imdsEndpoint = endpoint
         }
-        if let docker = environment["DOCKER_HOST"], docker.hasPrefix("unix:///") {
+        if !applied.contains("ECSVPCD_DOCKER_HOST"), let docker = environment["DOCKER_HOST"],
+            urlProblem(docker, scheme: "unix://") == nil
+        {
             settings.dockerHost = docker
         }
-        if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, state.hasPrefix("/") {
+        if !applied.contains("ECSVPCD_STATE_DIR"),
+            let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, state.hasPrefix("/")
+        {
             settings.stateDir = String(state)
         }
-        if let runtime = environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first, runtime.hasPrefix("/") {
+        if !applied.contains("ECSVPCD_RUNTIME_DIR"),
+            let runtime = environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first, runtime.hasPrefix("/")
+        {
             settings.runtimeDir = String(runtime)
         }
     }
@@ -138,8 +169,9 @@ public enum SettingsParser {
             return true
         },
         key("ECSVPCD_IMDS_ENDPOINT", "an http:// URL such as http://169.254.169.254",
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254") {
-            guard isURL($1) else { return false }
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254",
+            problem: { urlProblem($0, scheme: "http://") }) {
+            guard urlProblem($1, scheme: "http://") == nil else { return false }
             $0.imdsEndpoint = $1
             return true
         },
@@ -193,8 +225,9 @@ public enum SettingsParser {
             $0.stableProbes = n
             return true
         },
-        key("ECSVPCD_DOCKER_HOST", "unix:///path/to/docker.sock", "DOCKER_HOST, else unix:///var/run/docker.sock") {
-            guard $1.hasPrefix("unix:///") else { return false }
+        key("ECSVPCD_DOCKER_HOST", "unix:///path/to/docker.sock", "DOCKER_HOST, else unix:///var/run/docker.sock",
+            problem: { urlProblem($0, scheme: "unix://") }) {
+            guard urlProblem($1, scheme: "unix://") == nil else { return false }
             $0.dockerHost = $1
             return true
         },
@@ -208,8 +241,9 @@ public enum SettingsParser {
             $0.agentUnit = $1
             return true
         },
-        key("ECSVPCD_AGENT_INTROSPECTION", "an http:// URL such as http://127.0.0.1:51678", "http://127.0.0.1:51678") {
-            guard isURL($1) else { return false }
+        key("ECSVPCD_AGENT_INTROSPECTION", "an http:// URL such as http://127.0.0.1:51678", "http://127.0.0.1:51678",
+            problem: { urlProblem($0, scheme: "http://") }) {
+            guard urlProblem($1, scheme: "http://") == nil else { return false }
             $0.agentIntrospection = $1
             return true
         },
@@ -272,9 +306,10 @@ public enum SettingsParser {
         _ name: String,
         _ expected: String,
         _ defaultText: String,
+        problem: (@Sendable (String) -> String?)? = nil,
         apply: @escaping @Sendable (inout Settings, String) -> Bool
     ) -> Key {
-        Key(name: name, expected: expected, defaultText: defaultText, apply: apply)
+        Key(name: name, expected: expected, defaultText: defaultText, apply: apply, problem: problem)
     }
 
     private static func suggestion(for name: String) -> String {
@@ -313,13 +348,18 @@ public enum SettingsParser {
         return parsed.count == parts.count && !parsed.isEmpty ? parsed : nil
     }
 
-    private static func isURL(_ text: String) -> Bool {
-        guard text.hasPrefix("http://") else { return false }
-        let rest = text.dropFirst("http://".count)
-        return !rest.isEmpty && !rest.contains(" ")
+    /// Why `text` is not a URL of `scheme` (`http://`, `unix://`) that the HTTP client can use; nil when it is one.
+    private static func urlProblem(_ text: String, scheme: String) -> String? {
+        guard text.hasPrefix(scheme) else { return "it does not start with \(scheme)" }
+        do throws(ServerURL.Problem) {
+            _ = try ServerURL(parsing: text)
+            return nil
+        } catch {
+            return error.reason
+        }
     }
 
-    private static func isHostname(_ text: String) -> Bool {
+    static func isHostname(_ text: String) -> Bool {
         let labels = text.split(separator: ".", omittingEmptySubsequences: false)
         return !text.isEmpty && text.count <= 253 && labels.allSatisfy { label in
             !label.isEmpty && label.count <= 63

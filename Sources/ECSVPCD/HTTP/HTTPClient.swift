@@ -1,3 +1,4 @@
+import ECSVPCCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -8,52 +9,16 @@ public enum HTTPTarget: Sendable, Hashable, CustomStringConvertible {
     case unix(path: String)
 
     /// Parses `http://host[:port]` (default port 80; IPv6 as `[::1]:80`; `tcp://` too, as in `DOCKER_HOST`)
-    /// and `unix:///path`. A trailing `/` is allowed; any other path, query or `https` is rejected.
+    /// and `unix:///path`, by `ServerURL`'s grammar: the one the configuration is checked with.
     public init(url: String) throws(HTTPError) {
-        func bad(_ why: String) -> HTTPError { HTTPError(.malformed, target: url, detail: "not a usable URL: \(why)") }
-        if url.hasPrefix("unix://") {
-            let path = String(url.dropFirst("unix://".count))
-            guard path.hasPrefix("/"), path.count > 1 else { throw bad("expected unix:///absolute/path") }
-            self = .unix(path: path)
-            return
-        }
-        var rest: Substring
-        if url.hasPrefix("http://") {
-            rest = url.dropFirst("http://".count)
-        } else if url.hasPrefix("tcp://") {
-            rest = url.dropFirst("tcp://".count)
-        } else {
-            throw bad("expected http://HOST[:PORT] or unix:///PATH")
-        }
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        guard !rest.contains("/"), !rest.contains("?"), !rest.contains("@") else {
-            throw bad("only a host and port are expected, no path, query or user")
-        }
-        var host: Substring
-        var portText: Substring?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw bad("unclosed [ in IPv6 host") }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw bad("unexpected text after ]") }
-                portText = after.dropFirst()
+        do throws(ServerURL.Problem) {
+            switch try ServerURL(parsing: url) {
+            case .tcp(let host, let port): self = .tcp(host: host, port: port)
+            case .unix(let path): self = .unix(path: path)
             }
-        } else {
-            let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count <= 2 else { throw bad("IPv6 hosts need brackets, e.g. http://[::1]:80") }
-            host = parts[0]
-            portText = parts.count == 2 ? parts[1] : nil
+        } catch {
+            throw HTTPError(.malformed, target: url, detail: "not a usable URL: \(error.reason)")
         }
-        guard !host.isEmpty else { throw bad("no host") }
-        var port = 80
-        if let portText {
-            guard let value = Int(portText), (1...65535).contains(value), portText.allSatisfy(\.isASCII) else {
-                throw bad("port \"\(portText)\" is not 1-65535")
-            }
-            port = value
-        }
-        self = .tcp(host: String(host), port: port)
     }
 
     public var description: String {
