@@ -29,10 +29,15 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "PATH"))
     var config: String?
 
-    /// The settings, or exit 78 (EX_CONFIG) with the error on stderr.
+    /// The settings, or exit 78 (EX_CONFIG) with the error on stderr. A near miss of a key in the environment
+    /// (ECSVPCD_RESTRAT) is ignored with a warning on stderr (`ecsvpcd run` also logs it to the journal).
     func load() throws -> Settings {
         do {
-            return try SettingsLoader.load(path: config ?? Settings.defaultPath, explicit: config != nil)
+            let (settings, warnings) = try SettingsLoader.loadReportingWarnings(
+                path: config ?? Settings.defaultPath, explicit: config != nil
+            )
+            for warning in warnings { printError("ecsvpcd: configuration warning: \(warning)") }
+            return settings
         } catch {
             printError("ecsvpcd: configuration error: \(error)")
             throw ExitCode(78)

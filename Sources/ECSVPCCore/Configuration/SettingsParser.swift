@@ -80,13 +80,16 @@ public enum SettingsParser {
     /// The `ECSVPCD_` variables in the environment that are no setting of ecsvpcd, each with the key it most
     /// likely meant. Not errors: scripts and test harnesses export variables of their own with that prefix.
     public static func environmentWarnings(_ environment: [String: String]) -> [ConfigurationError] {
+        // Only near misses of a key (a typo, a wrong case): scripts and test harnesses export ECSVPCD_ variables
+        // of their own (ECSVPCD_TEST_RUN_DIR), which are far from every key and not ecsvpcd's business.
         environment.keys
             .filter { $0.uppercased().hasPrefix("ECSVPCD_") && keysByName[$0] == nil }
             .sorted()
-            .map { name in
-                ConfigurationError(
+            .compactMap { name in
+                guard let near = nearestKey(to: name) else { return nil }
+                return ConfigurationError(
                     code: .unknownKey, source: "environment", line: nil, key: name,
-                    detail: "not a setting of ecsvpcd, so it is ignored" + suggestion(for: name)
+                    detail: "not a setting of ecsvpcd, so it is ignored; did you mean \(near)?"
                 )
             }
     }
@@ -313,14 +316,20 @@ public enum SettingsParser {
     }
 
     private static func suggestion(for name: String) -> String {
+        nearestKey(to: name).map { "; did you mean \($0)?" } ?? "; see the README for the list of keys"
+    }
+
+    /// The key a mistyped name most likely meant: the same in another case, one ending with the other, or at most
+    /// three edits away. Nil when none is that close.
+    private static func nearestKey(to name: String) -> String? {
         let upper = name.uppercased()
-        if let match = keys.first(where: { $0.name == upper }) { return "; did you mean \(match.name)?" }
+        if let match = keys.first(where: { $0.name == upper }) { return match.name }
         if let match = keys.first(where: { $0.name.hasSuffix(upper) || upper.hasSuffix($0.name) }) {
-            return "; did you mean \(match.name)?"
+            return match.name
         }
         let closest = keys.map { ($0.name, editDistance(upper, $0.name)) }.min { $0.1 < $1.1 }
-        if let (name, distance) = closest, distance <= 3 { return "; did you mean \(name)?" }
-        return "; see the README for the list of keys"
+        if let (name, distance) = closest, distance <= 3 { return name }
+        return nil
     }
 
     /// Levenshtein distance, for "did you mean" on a mistyped key.

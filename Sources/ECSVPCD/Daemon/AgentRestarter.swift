@@ -30,13 +30,8 @@ struct AgentRestarter {
     ) async -> Outcome {
         // Asked afresh: the observation's answer may be up to a minute old.
         let (freshPath, why) = await environment.supervisor.restartPath()
-        guard let path = freshPath else {
-            logger.error(
-                "restart needed but no way to restart the agent: \(why)",
-                metadata: ["message_id": "\(MessageID.restartFailed.rawValue)", "reason": "\(why)"]
-            )
-            return .notAttempted(why)
-        }
+        // Not logged here: the caller reports it (the daemon as a blocked decision, once; rollout in its outcome).
+        guard let path = freshPath else { return .notAttempted(why) }
         guard !stopping() else { return .notAttempted("ecsvpcd is stopping") }
         let started = now()
         ledger.inFlight = RestartLedger.InFlight(

@@ -81,7 +81,9 @@ struct CycleRunner {
         if let force, decision.state != "restarting" {
             logger.warning("operator restart not done: \(decision.reason)", metadata: ["reason": "\(force)"])
         }
-        noteDecision(decision)
+        // A restart decision is told by the restarter ("restarting the ECS agent via …") or, when none is made,
+        // as the blocked decision it turns into: said once however many cycles it lasts.
+        if case .restart = decision {} else { noteDecision(decision) }
         if case .restart(let reason) = decision {
             let outcome = await restarter.restart(
                 reason: reason, observation: agentObservation, instance: instance,

@@ -113,7 +113,12 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
             if wakes.contains(.reload) {
                 notifier.reloading()
                 do {
-                    let fresh = try SettingsLoader.load(path: configPath, explicit: configExplicit)
+                    let (fresh, warnings) = try SettingsLoader.loadReportingWarnings(
+                        path: configPath, explicit: configExplicit
+                    )
+                    for warning in warnings {
+                        logger.warning("configuration warning: \(warning)", metadata: ["key": "\(warning.key ?? "")"])
+                    }
                     let runner = try CycleRunner(
                         settings: fresh, logger: logger, verifyDeadline: verifyDeadline, now: now,
                         stopping: waker.stopRequested
