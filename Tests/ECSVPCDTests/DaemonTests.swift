@@ -256,8 +256,10 @@ struct DaemonTests {
         #expect(record.detail?.contains("the agent was not running, so ecsvpcd started it via docker") == true, "\(record)")
         #expect(scenario.ledger()?.inFlight == nil)
         #expect(try await scenario.agent.isRunning())
-        let (_, status) = try await scenario.status()
-        #expect(status.findings.contains { $0.id == "instance-context-unknown" }, "\(status.findings)")
+        // The recovery came first in the cycle; the cycle then reports that it cannot learn the instance context.
+        try await scenario.waitUntil("the daemon reports the instance context unknown") {
+            try await scenario.status().document.findings.contains { $0.id == "instance-context-unknown" }
+        }
     }
 
     @Test("SIGTERM while a restart is being verified: ecsvpcd stops at once and records the restart unverified")
@@ -288,6 +290,30 @@ struct DaemonTests {
         #expect(record.detail?.contains("ecsvpcd stopped before the restart was verified") == true, "\(record)")
         #expect(scenario.ledger()?.inFlight == nil)
         #expect(try await scenario.agent.isRunning())
+    }
+
+    @Test("a system bus that refuses (dbus restarting): auto makes no Docker restart behind ecs.service; blocked, said once")
+    func refusingBusBlocksRestart() async throws {
+        let scenario = try await Self.scenario(["ECSVPCD_RESTART_WINDOW": "0", "ECSVPCD_RESTART_VIA": "auto"])
+        defer { scenario.stop() }
+        // A unix socket that exists but listens to nobody: connect(2) is refused, as while dbus-daemon restarts.
+        // (Outside systemd there is no bus socket at all, and auto rightly takes Docker.)
+        let socketPath = scenario.directory.file("system_bus_socket")
+        let bind = Process()
+        bind.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        bind.arguments = ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", socketPath]
+        try bind.run()
+        bind.waitUntilExit()
+        #expect(bind.terminationStatus == 0)
+        try await scenario.startDaemon(environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=\(socketPath)"])
+        try await scenario.route(.vpc)
+        try await scenario.waitUntil("the restart is blocked") { scenario.savedStatus()?.restart?.state == "blocked" }
+        let reason = scenario.savedStatus()?.restart?.reason ?? ""
+        #expect(reason.contains("systemd cannot be asked whether ecs.service supervises the agent"), "\(reason)")
+        try await Task.sleep(for: Self.quiet)
+        #expect(scenario.history.isEmpty)
+        #expect(!scenario.log.contains("restarting the ECS agent"), "\(scenario.log)")
+        #expect(scenario.log.components(separatedBy: "restart decision: blocked").count == 2, "\(scenario.log)")
     }
 
     @Test("dockerd unreachable during the restart: recorded failed with the error, agent still running, retried after the cooldown")

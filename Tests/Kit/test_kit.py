@@ -191,7 +191,14 @@ def install_fakes(tmp_path, manager):
     log = tmp_path / "calls"
     fake(bin_dir, "curl", f'echo "curl $*" >> {log}; while [ $# -gt 0 ]; do [ "$1" = -o ] && echo package > "$2"; shift; done')
     fake(bin_dir, "aws", f'echo "aws $*" >> {log}; echo package > "${{@: -1}}"')
-    fake(bin_dir, manager, f'echo "{manager} $*" >> {log}; for a; do [ -f "$a" ] && echo "file $a" >> {log}; done; exit 0')
+    # The package manager installs (records the version rpm -q then finds), unless a newer one is installed: then,
+    # like dnf, "install" of an older file does nothing and only "downgrade" installs it.
+    installed = tmp_path / "installed"
+    fake(bin_dir, manager, f'echo "{manager} $*" >> {log}; for a; do [ -f "$a" ] && echo "file $a" >> {log}; done; '
+         f'if [ "$1" = downgrade ] || [ ! -e {tmp_path}/newer-installed ]; then echo ecsvpcd-1.0.0-1.x86_64 > {installed}; fi; exit 0')
+    fake(bin_dir, "rpm", f'case "$1" in -qp) echo ecsvpcd-1.0.0-1.x86_64 ;; '
+         f'-q) [ "$2" = ecsvpcd ] && {{ cat {installed} 2>/dev/null || echo "package ecsvpcd is not installed"; exit 0; }}; '
+         f'grep -qx "$2" {installed} 2>/dev/null ;; *) exit 0 ;; esac')
     fake(bin_dir, "ecsvpcd", 'echo "ecsvpcd 1.0.0"')
     fake(bin_dir, "systemctl", f'echo "systemctl $*" >> {log}; [ "$1" = is-active ] && echo active')
     if manager != "dnf":
@@ -213,10 +220,35 @@ def test_install_document_fetches_and_installs_the_package(source, manager, tmp_
     name = source.split("?")[0].rsplit("/", 1)[1]
     fetch = "aws s3 cp" if source.startswith("s3://") else "curl -fsSL"
     assert calls[0].startswith(fetch) and source in calls[0], calls
-    assert re.fullmatch(rf"{manager} install -y /\S+/{re.escape(name)}", calls[1]), calls
+    options = (" --allow-downgrades -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+               if manager == "apt-get" else "")
+    assert re.fullmatch(rf"{manager} install -y{re.escape(options)} /\S+/{re.escape(name)}", calls[1]), calls
     assert calls[2].startswith("file /") and calls[2].endswith("/" + name), "the package file was there"
     assert calls[3] == "systemctl is-active ecsvpcd"
     assert "ecsvpcd 1.0.0" in result.stdout
+
+
+def test_install_document_rolls_back_to_an_older_rpm(tmp_path):
+    # dnf install of an older file than the installed one does nothing and exits 0: the document downgrades.
+    bin_dir, log = install_fakes(tmp_path, "dnf")
+    (tmp_path / "newer-installed").write_text("")
+    document = load(DOCUMENTS["install"])
+    source = "https://example.com/dist/ecsvpcd-1.0.0-1.x86_64.rpm"
+    result = run_script(render(document, {"PackageSource": source}), f"{bin_dir}:/usr/bin:/bin", tmp_path)
+    assert result.returncode == 0, result.stderr
+    calls = [c for c in log.read_text().splitlines() if c.startswith("dnf ")]
+    assert [c.split()[1] for c in calls] == ["install", "downgrade"], calls
+
+
+def test_install_document_skips_a_package_already_installed(tmp_path):
+    bin_dir, log = install_fakes(tmp_path, "dnf")
+    (tmp_path / "installed").write_text("ecsvpcd-1.0.0-1.x86_64\n")
+    document = load(DOCUMENTS["install"])
+    source = "https://example.com/dist/ecsvpcd-1.0.0-1.x86_64.rpm"
+    result = run_script(render(document, {"PackageSource": source}), f"{bin_dir}:/usr/bin:/bin", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ecsvpcd-1.0.0-1.x86_64 is already installed" in result.stdout
+    assert not [c for c in log.read_text().splitlines() if c.startswith("dnf ")]
 
 
 def test_install_document_fails_when_the_service_is_not_active(tmp_path):

@@ -153,10 +153,10 @@ final class DaemonScenario: @unchecked Sendable {
     /// Starts `ecsvpcd run --config FILE` (the built binary), its stderr appended to `daemon.log`, and waits
     /// until it has published its first status.
     @discardableResult
-    func startDaemon(waitForStatus: Bool = true) async throws -> DaemonProcess {
+    func startDaemon(waitForStatus: Bool = true, environment: [String: String] = [:]) async throws -> DaemonProcess {
         if !FileManager.default.fileExists(atPath: configPath) { try writeConfig() }
         let previous = savedStatus()?.updatedAt
-        let daemon = try DaemonProcess(arguments: ["run", "--config", configPath], log: logPath)
+        let daemon = try DaemonProcess(arguments: ["run", "--config", configPath], log: logPath, environment: environment)
         daemons.withLock { $0.append(daemon) }
         if waitForStatus {
             try await waitUntil("ecsvpcd publishes its first status", timeout: .seconds(20)) {
@@ -324,11 +324,11 @@ final class DaemonProcess: @unchecked Sendable {
 
     let peer: PeerProcess
 
-    init(arguments: [String], log: String) throws {
+    init(arguments: [String], log: String, environment: [String: String] = [:]) throws {
         let binary = try builtECSVPCD()
         peer = try PeerProcess(
             "/usr/bin/python3", ["-c", Self.shim, log, binary] + arguments, name: "ecsvpcd",
-            environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NO_COLOR": "1"]
+            environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NO_COLOR": "1"].merging(environment) { $1 }
         )
     }
 
