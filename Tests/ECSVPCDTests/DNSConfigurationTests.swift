@@ -1,6 +1,7 @@
 import ECSVPCCore
 import ECSVPCD
 import Foundation
+import Logging
 import Testing
 
 @Suite("DNS configuration: resolv.conf, servers, hosts file")
@@ -44,13 +45,14 @@ struct DNSConfigurationTests {
         let directory = try TemporaryDirectory()
         try directory.write("resolv.conf", "nameserver 127.0.0.53\noptions timeout:1 rotate\n")
         let explicit = DNSServer.list("127.53.0.9:5353, [::1]:53")
-        let configuration = ResolverConfiguration.load(
-            resolvConf: directory.file("resolv.conf"), hostsFile: "/etc/hosts", servers: explicit)
+        let configuration = ResolvConfFile(
+            path: directory.file("resolv.conf"), hostsFile: "/etc/hosts", servers: explicit, logger: Logger(label: "test")
+        ).current()
         #expect(configuration.servers.map(\.description) == ["127.53.0.9:5353", "[::1]:53"])
         #expect(configuration.timeout == .seconds(1))
         #expect(configuration.rotate)
         #expect(configuration.hostsFile == "/etc/hosts")
-        let missing = ResolverConfiguration.load(resolvConf: directory.file("absent"), hostsFile: nil)
+        let missing = ResolvConfFile(path: directory.file("absent"), hostsFile: nil, logger: Logger(label: "test")).current()
         #expect(missing.servers.isEmpty && missing.attempts == 2)
     }
 
@@ -89,5 +91,60 @@ struct DNSConfigurationTests {
         #expect(hosts.addresses(for: "commented.example").isEmpty)
         #expect(hosts.addresses(for: "broken.example").isEmpty)
         #expect(hosts.addresses(for: "localhost") == [IPAddress("127.0.0.1")].compactMap { $0 })
+    }
+}
+
+@Suite("DNS configuration: resolv.conf followed as it changes")
+struct ResolvConfFileTests {
+    @Test("a resolv.conf that names no nameserver or cannot be read gives glibc's fallback, as at start-up, and says why")
+    func brokenResolvConf() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("resolv.conf")
+        try directory.write("resolv.conf", "nameserver 127.53.0.1\nnameserver 127.53.0.2\n")
+        let sink = CapturingLogHandler.LogSink()
+        let logger = Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }
+        let file = ResolvConfFile(path: path, hostsFile: nil, logger: logger)
+        let fallback = [ResolverConfiguration.fallbackServer]
+        #expect(file.current().servers.map(\.description) == ["127.53.0.1:53", "127.53.0.2:53"])
+
+        try directory.write("resolv.conf", "search ec2.internal\noptions timeout:1\n")
+        let empty = file.current()
+        #expect(empty.effectiveServers == fallback)
+        #expect(empty.timeout == .seconds(1))
+        try directory.write("resolv.conf", "nameserver 127.53.0.3\n")
+        #expect(file.current().servers.map(\.description) == ["127.53.0.3:53"])
+        try FileManager.default.removeItem(atPath: path)
+        let missing = file.current()
+        #expect(missing.effectiveServers == fallback)
+        #expect(missing.timeout == ResolverConfiguration.defaultTimeout)
+        #expect(file.current() == missing)
+
+        #expect(sink.all.map(\.level) == [.warning, .notice, .warning])
+        #expect(sink.all.map(\.message) == [
+            "resolv.conf changed: nameservers 127.0.0.1:53 (were 127.53.0.1:53, 127.53.0.2:53); \(path) names no nameserver, "
+                + "so glibc's fallback server is asked",
+            "resolv.conf changed: nameservers 127.53.0.3:53 (were 127.0.0.1:53)",
+            "resolv.conf changed: nameservers 127.0.0.1:53 (were 127.53.0.3:53); cannot read \(path): No such file or directory, "
+                + "so glibc's defaults and its fallback server are used",
+        ])
+    }
+
+    @Test("explicit servers stay whatever resolv.conf becomes; its options are followed, and nothing is logged")
+    func explicitServersWin() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("resolv.conf", "nameserver 127.53.0.1\n")
+        let sink = CapturingLogHandler.LogSink()
+        let explicit = DNSServer.list("127.53.0.9:5353")
+        let file = ResolvConfFile(
+            path: directory.file("resolv.conf"), hostsFile: "/etc/hosts", servers: explicit,
+            logger: Logger(label: "test") { _ in CapturingLogHandler(sink: sink) })
+        try directory.write("resolv.conf", "nameserver 127.53.0.2\noptions attempts:3\n")
+        let changed = file.current()
+        #expect(changed.servers == explicit)
+        #expect(changed.attempts == 3)
+        #expect(changed.hostsFile == "/etc/hosts")
+        try FileManager.default.removeItem(atPath: directory.file("resolv.conf"))
+        #expect(file.current().servers == explicit)
+        #expect(sink.all.isEmpty)
     }
 }

@@ -13,7 +13,10 @@ final class DNSFakeServer: Sendable {
     let channel: any Channel
     let server: DNSServer
 
-    init(host: IPAddress = Loopback.dnsServer(), respond: @escaping @Sendable (DNSMessage) -> [[UInt8]]) async throws {
+    /// `port` 0 takes any free one; a resolv.conf `nameserver` needs 53 (so root).
+    init(
+        host: IPAddress = Loopback.dnsServer(), port: Int = 0, respond: @escaping @Sendable (DNSMessage) -> [[UInt8]]
+    ) async throws {
         let shared = FakeQueryLog()
         channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
@@ -21,7 +24,7 @@ final class DNSFakeServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(FakeDNSHandler(respond: respond, log: shared))
                 }
             }
-            .bind(host: host.description, port: 0)
+            .bind(host: host.description, port: port)
             .get()
         server = DNSServer(address: host, port: channel.localAddress?.port ?? 0)
         queryLog = shared

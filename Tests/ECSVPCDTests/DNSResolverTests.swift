@@ -1,6 +1,7 @@
 import ECSVPCCore
 import ECSVPCD
 import Foundation
+import Logging
 import Testing
 
 private func ip(_ text: String) -> IPAddress {
@@ -241,5 +242,43 @@ struct DNSResolverEdgeTests {
                 continue
             }
         }
+    }
+}
+
+@Suite(
+    "DNS resolver following resolv.conf, against scripted nameservers",
+    .enabled(if: geteuid() == 0, "a nameserver line takes no port: the scripted nameservers need port 53, so root")
+)
+struct DNSResolverResolvConfTests {
+    @Test("asks the nameservers of a rewritten resolv.conf on the next lookup, without a rebuild, and logs the change once")
+    func followsRewrittenResolvConf() async throws {
+        let custom = try await DNSFakeServer(port: 53) { [DNSFakeServer.answer($0, addresses: [ip("127.200.8.1")])] }
+        let amazon = try await DNSFakeServer(port: 53) { [DNSFakeServer.answer($0, addresses: [ip("127.16.8.1")])] }
+        defer {
+            custom.close()
+            amazon.close()
+        }
+        let directory = try TemporaryDirectory()
+        let path = directory.file("resolv.conf")
+        try directory.write("resolv.conf", "nameserver \(custom.server.address)\noptions timeout:2 attempts:1\n")
+        let sink = CapturingLogHandler.LogSink()
+        let logger = Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }
+        let resolver = DNSResolver(resolvConf: ResolvConfFile(path: path, hostsFile: nil, logger: logger))
+
+        let before = await resolver.resolve("ecs.test")
+        #expect(before.addresses.map(\.address) == [ip("127.200.8.1")])
+        #expect(before.source == .nameserver(custom.server.description))
+        #expect(sink.all.isEmpty)
+
+        // What dhclient does when the DHCP options set goes from custom DNS to AmazonProvidedDNS.
+        try directory.write("resolv.conf", "nameserver \(amazon.server.address)\noptions timeout:2 attempts:1\n")
+        for _ in 0..<2 {
+            let after = await resolver.resolve("ecs.test")
+            #expect(after.addresses.map(\.address) == [ip("127.16.8.1")])
+            #expect(after.source == .nameserver(amazon.server.description))
+        }
+        #expect(custom.queries.count == 2)
+        #expect(sink.all.map(\.message) == ["resolv.conf changed: nameservers \(amazon.server) (were \(custom.server))"])
+        #expect(sink.all.map(\.level) == [.notice])
     }
 }

@@ -13,17 +13,39 @@ import Synchronization
 /// NXDOMAIN and any other answer are final. When no server gave a final answer, the outcome is the last
 /// failing rcode if some server answered, else `.timeout` if some try timed out, else `.error` naming why
 /// the servers could not be reached (so "nothing listens there" reads differently from "nothing answers").
+///
+/// Built on a `ResolvConfFile`, each lookup takes the configuration from resolv.conf as it is then.
 public struct DNSResolver: NameResolving {
-    public let configuration: ResolverConfiguration
+    private let source: Source
     private let exchange: DNSExchange
     private let rotation = RotationCounter()
 
+    /// Where lookups get their configuration.
+    private enum Source: Sendable {
+        case fixed(ResolverConfiguration)
+        case resolvConf(ResolvConfFile)
+    }
+
     public init(configuration: ResolverConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.configuration = configuration
+        self.source = .fixed(configuration)
         self.exchange = DNSExchange(group: eventLoopGroup)
     }
 
+    public init(resolvConf: ResolvConfFile, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.source = .resolvConf(resolvConf)
+        self.exchange = DNSExchange(group: eventLoopGroup)
+    }
+
+    /// The configuration the next lookup uses (resolv.conf is looked at again for it).
+    public var configuration: ResolverConfiguration {
+        switch source {
+        case .fixed(let configuration): configuration
+        case .resolvConf(let file): file.current()
+        }
+    }
+
     public func resolve(_ name: String) async -> NameResolution {
+        let configuration = self.configuration
         if let path = configuration.hostsFile, let text = try? String(contentsOfFile: path, encoding: .utf8) {
             let found = HostsFile.parse(text).addresses(for: name)
             if !found.isEmpty {
@@ -46,8 +68,8 @@ public struct DNSResolver: NameResolving {
             let start = rotation.next() % servers.count
             servers = Array(servers[start...] + servers[..<start])
         }
-        async let v4 = lookup(question, type: .a, servers: servers)
-        async let v6 = lookup(question, type: .aaaa, servers: servers)
+        async let v4 = lookup(question, type: .a, servers: servers, configuration: configuration)
+        async let v6 = lookup(question, type: .aaaa, servers: servers, configuration: configuration)
         return Self.combine(name: name, await v4, await v6)
     }
 
@@ -60,7 +82,9 @@ public struct DNSResolver: NameResolving {
         var retriedOverTCP = false
     }
 
-    func lookup(_ name: DNSName, type: DNSRecordType, servers: [DNSServer]) async -> TypeLookup {
+    func lookup(
+        _ name: DNSName, type: DNSRecordType, servers: [DNSServer], configuration: ResolverConfiguration
+    ) async -> TypeLookup {
         var retriedOverTCP = false
         var failedAnswer: TypeLookup?
         var sawTimeout = false

@@ -60,18 +60,6 @@ public struct ResolverConfiguration: Sendable, Hashable {
         return configuration
     }
 
-    /// Reads the resolv.conf at `path` (a missing or unreadable file gives glibc's defaults), then lets
-    /// `servers` (from `ECSVPCD_DNS_SERVERS`) replace its nameservers while keeping its options.
-    public static func load(resolvConf path: String, hostsFile: String?, servers: [DNSServer]? = nil)
-        -> ResolverConfiguration
-    {
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        var configuration = parse(resolvConf: text)
-        if let servers { configuration.servers = servers }
-        configuration.hostsFile = hostsFile
-        return configuration
-    }
-
     /// The servers lookups actually use: the configured ones, or glibc's fallback.
     public var effectiveServers: [DNSServer] {
         servers.isEmpty ? [Self.fallbackServer] : servers

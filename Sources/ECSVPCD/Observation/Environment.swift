@@ -31,22 +31,16 @@ public struct ObservationEnvironment: Sendable {
             logger: logger
         )
         metadata = try InstanceMetadataClient(endpoint: settings.imdsEndpoint)
-        var resolverConfiguration = ResolverConfiguration.parse(
-            resolvConf: (try? String(contentsOfFile: settings.resolvConf, encoding: .utf8)) ?? ""
+        // resolv.conf is followed as it changes; ECSVPCD_DNS_SERVERS, when set, replaces its nameservers for good.
+        let resolvConf = ResolvConfFile(
+            path: settings.resolvConf, hostsFile: settings.hostsFile, servers: settings.dnsServers, logger: logger
         )
-        if let servers = settings.dnsServers {
-            resolverConfiguration.servers = servers
-        }
-        resolverConfiguration.hostsFile = settings.hostsFile
         let amazon = settings.amazonDNS.map { server in
-            var configuration = resolverConfiguration
-            configuration.servers = [server]
-            configuration.hostsFile = nil
-            configuration.rotate = false
-            return DNSResolver(configuration: configuration) as any NameResolving
+            let options = ResolvConfFile(path: settings.resolvConf, hostsFile: nil, servers: [server], logger: logger)
+            return DNSResolver(resolvConf: options) as any NameResolving
         }
         endpointObserver = EndpointObserver(
-            resolver: DNSResolver(configuration: resolverConfiguration),
+            resolver: DNSResolver(resolvConf: resolvConf),
             amazonResolver: amazon,
             probe: TCPProbe(),
             probePort: settings.probePort,
