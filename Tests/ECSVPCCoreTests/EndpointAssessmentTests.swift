@@ -207,6 +207,45 @@ struct EndpointAssessmentTests {
         #expect(unreachable.findings.first?.hint.contains("route table") == true)
     }
 
+    @Test("an IPv6 endpoint address this IPv4-only host has no route to, beside an open IPv4 one: info, accepting")
+    func dualStackOnIPv4OnlyHost() throws {
+        let v6 = "2600:1f18:abcd:1::12"
+        var fakes = allVPC
+        fakes[2] = .answer("10.1.4.12", v6, tcp: [v6: .unreachable("Network is unreachable")])
+        let assessment = assess(fakes)
+        #expect(assessment.configuration == .vpcEndpoints)
+        #expect(assessment.endpoints[2].addresses[1].tcp == "unreachable")
+        #expect(assessment.endpoints[2].unroutedIPv6Addresses.map(\.address) == [ip(v6)])
+        #expect(assessment.endpoints[2].failingEndpointAddresses.isEmpty)
+        #expect(assessment.endpointsAcceptConnections)
+        #expect(assessment.health == .ok)
+        #expect(!assessment.findings.contains { $0.id == "endpoint-not-accepting" })
+        let finding = try #require(assessment.findings.first { $0.id == "endpoint-ipv6-no-route" })
+        #expect(finding.severity == .info)
+        #expect(finding.message == "ecs.us-east-1.amazonaws.com: no IPv6 route on this host to \(v6) "
+            + "(Network is unreachable); the agent uses 10.1.4.12")
+        #expect(assessment.findings.count == 1)
+    }
+
+    @Test("an IPv6 endpoint address that times out or refuses, or IPv6-only answers none can reach, stay critical")
+    func dualStackFailuresStayCritical() {
+        let v6 = "2600:1f18:abcd:1::12"
+        for fake in [
+            Fake.answer("10.1.4.12", v6, tcp: [v6: .timeout]),
+            .answer("10.1.4.12", v6, tcp: [v6: .refused]),
+            .answer(v6, tcp: [v6: .unreachable("Network is unreachable")]),
+            .answer("10.1.4.12", v6, tcp: ["10.1.4.12": .unreachable("Network is unreachable")]),
+            .answer("10.1.4.12", v6, tcp: ["10.1.4.12": .timeout, v6: .unreachable("Network is unreachable")]),
+        ] {
+            let assessment = assess([allVPC[0], allVPC[1], fake])
+            #expect(assessment.configuration == .vpcEndpoints)
+            #expect(!assessment.endpointsAcceptConnections, "\(fake.tcp)")
+            #expect(assessment.health == .critical, "\(fake.tcp)")
+            #expect(assessment.findings.contains { $0.id == "endpoint-not-accepting" && $0.severity == .critical })
+            #expect(!assessment.findings.contains { $0.id == "endpoint-ipv6-no-route" }, "\(fake.tcp)")
+        }
+    }
+
     @Test("a public address that cannot be reached is a warning, not critical")
     func publicUnreachable() throws {
         var fakes = allPublic

@@ -79,9 +79,24 @@ public enum EndpointFindings {
 
     private static func notAccepting(_ report: EndpointReport, probePort: Int) -> [Finding] {
         var findings: [Finding] = []
+        let unrouted = report.unroutedIPv6Addresses
         for address in report.addresses {
             guard let tcp = address.tcp, tcp != "open" else { continue }
-            if address.isEndpoint {
+            if unrouted.contains(address) {
+                let open = report.addresses.filter { $0.isEndpoint && $0.tcp == "open" }.map(\.address.description)
+                findings.append(
+                    Finding(
+                        id: "endpoint-ipv6-no-route",
+                        severity: .info,
+                        message: "\(report.name): no IPv6 route on this host to \(address.address)"
+                            + (address.detail.map { " (\($0))" } ?? "") + "; the agent uses "
+                            + open.joined(separator: ", "),
+                        hint: "Nothing to do unless this instance should have IPv6: the endpoint is dual-stack, and "
+                            + "the agent, finding no route to the IPv6 address, connects to the open one. Once the "
+                            + "instance has an IPv6 route, that address must accept TCP \(probePort) like the others."
+                    )
+                )
+            } else if address.isEndpoint {
                 let hint: String
                 switch tcp {
                 case "timeout":

@@ -74,9 +74,24 @@ public struct EndpointReport: Hashable, Sendable, Codable {
     /// The short host label (`ecs-a`, `ecs-t`, `ecs`) or the full name for extra names.
     public var shortName: String { service.hostLabel ?? name }
 
-    /// Every endpoint address accepted TCP on the probe port (and there is at least one).
+    /// Every endpoint address accepted TCP on the probe port (and there is at least one), not counting the
+    /// IPv6 addresses this host has no route to while another endpoint address is open.
     public var allEndpointAddressesOpen: Bool {
-        let endpoints = addresses.filter(\.isEndpoint)
-        return !endpoints.isEmpty && endpoints.allSatisfy { $0.tcp == "open" }
+        addresses.contains { $0.isEndpoint } && failingEndpointAddresses.isEmpty
+    }
+
+    /// IPv6 endpoint addresses this host cannot reach at all (probe `unreachable`: no IPv6 route or address here)
+    /// while another endpoint address of the name is open: a dual-stack endpoint seen from an IPv4-only host. The
+    /// agent's dialer moves on to the open address at once, so these do not count against the endpoint.
+    public var unroutedIPv6Addresses: [AddressReport] {
+        guard addresses.contains(where: { $0.isEndpoint && $0.tcp == "open" }) else { return [] }
+        return addresses.filter { $0.isEndpoint && $0.address.isIPv6 && $0.tcp == "unreachable" }
+    }
+
+    /// Endpoint addresses that were probed and did not accept TCP on the probe port, other than
+    /// `unroutedIPv6Addresses`.
+    public var failingEndpointAddresses: [AddressReport] {
+        let unrouted = unroutedIPv6Addresses
+        return addresses.filter { $0.isEndpoint && $0.tcp != "open" && !unrouted.contains($0) }
     }
 }
