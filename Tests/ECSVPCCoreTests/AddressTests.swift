@@ -50,6 +50,22 @@ struct AddressTests {
         #expect(classifier.classify(try #require(IPAddress("100.64.0.1"))) == .shared)
         #expect(classifier.classify(try #require(IPAddress("52.94.1.1"))) == .public)
     }
+
+    @Test("a DNS64 address (64:ff9b::/96) is classed by the IPv4 address in its last 32 bits")
+    func classifyDNS64() throws {
+        let classifier = AddressClassifier(
+            vpcCIDRs: [try #require(CIDR("10.0.0.0/16"))],
+            endpointCIDRs: AddressClassifier.defaultEndpointCIDRs
+        )
+        let synthesized = try #require(IPAddress("64:ff9b::a00:105"))
+        #expect(synthesized.dns64IPv4 == IPAddress("10.0.1.5"))
+        #expect(classifier.classify(synthesized) == .vpc)
+        #expect(classifier.classify(try #require(IPAddress("64:ff9b::10.200.0.5"))) == .shared)
+        #expect(classifier.classify(try #require(IPAddress("64:ff9b::52.94.1.1"))) == .public)
+        for other in ["64:ff9b:1::a00:105", "64:ff9b::1:a00:105", "::a00:105", "2600:1f18::a00:105", "10.0.1.5"] {
+            #expect(try #require(IPAddress(other)).dns64IPv4 == nil, "\(other)")
+        }
+    }
 }
 
 @Suite("Settings parser details")

@@ -246,6 +246,25 @@ struct EndpointAssessmentTests {
         }
     }
 
+    @Test("DNS64 on in the subnet: the synthesized AAAA of an endpoint counts as the endpoint, not public")
+    func dns64() throws {
+        let fakes = allVPC.map { fake in
+            var fake = fake
+            fake.addresses = fake.addresses.filter { !$0.contains(":") }
+            fake.addresses += fake.addresses.map { "64:ff9b::" + $0 }
+            return fake
+        }
+        let assessment = assess(fakes)
+        #expect(assessment.endpoints.map(\.route) == [.vpcEndpoint, .vpcEndpoint, .vpcEndpoint])
+        #expect(assessment.configuration == .vpcEndpoints)
+        #expect(assessment.endpointsAcceptConnections)
+        #expect(assessment.health == .ok)
+        let synthesized = try #require(assessment.endpoints[1].addresses.last)
+        #expect(synthesized.address == ip("64:ff9b::a01:40b"))
+        #expect(synthesized.class == .vpc)
+        #expect(synthesized.detail == "synthesized by DNS64 from 10.1.4.11")
+    }
+
     @Test("a public address that cannot be reached is a warning, not critical")
     func publicUnreachable() throws {
         var fakes = allPublic

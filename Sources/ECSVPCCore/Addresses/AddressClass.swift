@@ -21,7 +21,9 @@ public struct AddressClassifier: Sendable {
         self.endpointCIDRs = endpointCIDRs
     }
 
+    /// A DNS64 address (`64:ff9b::/96`) is classed by the IPv4 address it stands for.
     public func classify(_ address: IPAddress) -> AddressClass {
+        let address = address.dns64IPv4 ?? address
         if vpcCIDRs.contains(where: { $0.contains(address) }) { return .vpc }
         if endpointCIDRs.contains(where: { $0.contains(address) }) { return .shared }
         return .public

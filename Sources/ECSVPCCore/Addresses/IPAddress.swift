@@ -52,6 +52,16 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, 
         return self
     }
 
+    /// For an address in the DNS64 well-known prefix `64:ff9b::/96` (RFC 6052), the IPv4 address in its last 32
+    /// bits: Route 53 Resolver synthesizes such AAAA answers when DNS64 is on in the subnet, and NAT64 carries a
+    /// connection to them to that IPv4 address.
+    public var dns64IPv4: IPAddress? {
+        if case .v6(0x0064_ff9b_0000_0000, let low) = self, low >> 32 == 0 {
+            return .v4(UInt32(truncatingIfNeeded: low))
+        }
+        return nil
+    }
+
     public var description: String {
         switch self {
         case .v4:

@@ -6,6 +6,7 @@ public struct AddressReport: Hashable, Sendable, Codable {
     /// `open`, `refused`, `timeout`, `unreachable`, or nil when not probed.
     public var tcp: String?
     public var connectMilliseconds: Double?
+    /// Why the address is unreachable, and for a DNS64 address the IPv4 address it stands for.
     public var detail: String?
 
     public init(address: IPAddress, class: AddressClass, ttl: UInt32, probe: ProbeOutcome?) {
@@ -17,7 +18,10 @@ public struct AddressReport: Hashable, Sendable, Codable {
         case .open(let ms): connectMilliseconds = ms
         default: connectMilliseconds = nil
         }
-        if case .unreachable(let why) = probe { detail = why } else { detail = nil }
+        var notes: [String] = []
+        if let v4 = address.dns64IPv4 { notes.append("synthesized by DNS64 from \(v4)") }
+        if case .unreachable(let why) = probe { notes.append(why) }
+        detail = notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
 
     public var isEndpoint: Bool { self.class != .public }
