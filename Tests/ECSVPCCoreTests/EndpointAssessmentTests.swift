@@ -122,6 +122,35 @@ struct EndpointAssessmentTests {
         #expect(summary(assessment) == "partial 2/3 on endpoints; missing \(missing)")
     }
 
+    @Test("partial: only public, NXDOMAIN and no-data names are missing; unresolved and mixed names are told as such",
+          arguments: [
+            (Fake.failed(.nxdomain), "; missing: ecs", "Create the missing"),
+            (.failed(.noData), "; missing: ecs", "Create the missing"),
+            (.failed(.servfail), "; could not be resolved: ecs (SERVFAIL)", "fix name resolution first"),
+            (.failed(.timeout), "; could not be resolved: ecs (TIMEOUT)", "fix name resolution first"),
+            (.failed(.rcode(5)), "; could not be resolved: ecs (RCODE-5)", "fix name resolution first"),
+            (.answer("10.1.4.12", "52.94.1.4"), "; mixed: ecs", "second DNS source"),
+          ])
+    fileprivate func partialTellsWhyANameIsNotOnAnEndpoint(_ fake: Fake, _ suffix: String, _ hintWords: String) throws {
+        let assessment = assess([allVPC[0], allVPC[1], fake])
+        #expect(assessment.configuration == .partial)
+        let finding = try #require(assessment.findings.first { $0.id == "partial-configuration" })
+        #expect(finding.message == "Only 2 of 3 ECS endpoints are in effect (ecs-agent, ecs-telemetry)" + suffix)
+        #expect(finding.hint.contains(hintWords))
+        #expect(finding.hint.contains("Create the missing") == (hintWords == "Create the missing"))
+        #expect(finding.hint.hasSuffix("The agent is not restarted until all three are in effect."))
+    }
+
+    @Test("partial with a public, an unresolved and an endpoint name lists each in its place, with both hints")
+    func partialWithEveryKind() throws {
+        let assessment = assess([allVPC[0], allPublic[1], .failed(.servfail)])
+        let finding = try #require(assessment.findings.first { $0.id == "partial-configuration" })
+        #expect(finding.message == "Only 1 of 3 ECS endpoints are in effect (ecs-agent); missing: ecs-telemetry; "
+            + "could not be resolved: ecs (SERVFAIL)")
+        #expect(finding.hint.contains("Create the missing interface endpoints"))
+        #expect(finding.hint.contains("fix name resolution first"))
+    }
+
     @Test("a name answering endpoint and public addresses at once is mixed, with a finding")
     func mixedAnswers() throws {
         let assessment = assess([allVPC[0], allVPC[1], .answer("10.1.4.12", "52.94.1.4")])

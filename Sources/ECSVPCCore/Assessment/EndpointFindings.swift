@@ -136,19 +136,57 @@ public enum EndpointFindings {
         return findings
     }
 
+    /// Lists as missing only the names that look like they have no endpoint (public, NXDOMAIN, no data): a name
+    /// that could not be resolved, or resolves mixed, may well have one, and needs another fix.
     private static func partial(_ reports: [EndpointReport]) -> Finding {
         let required = reports.filter { $0.service != .extra }
         let present = required.filter { $0.route == .vpcEndpoint }.map(\.service.rawValue)
-        let missing = required.filter { $0.route != .vpcEndpoint }.map(\.service.rawValue)
+        var missing: [String] = []
+        var unresolved: [String] = []
+        var mixed: [String] = []
+        for report in required {
+            switch report.route {
+            case .vpcEndpoint:
+                continue
+            case .public:
+                missing.append(report.service.rawValue)
+            case .mixed:
+                mixed.append(report.service.rawValue)
+            case .unresolved:
+                if ["nxdomain", "nodata"].contains(report.resolution.outcome) {
+                    missing.append(report.service.rawValue)
+                } else {
+                    unresolved.append("\(report.service.rawValue) (\(report.resolution.outcome.uppercased()))")
+                }
+            }
+        }
+        var message = "Only \(present.count) of \(required.count) ECS endpoints are in effect"
+            + (present.isEmpty ? "" : " (\(present.joined(separator: ", ")))")
+        var hints: [String] = []
+        if !missing.isEmpty {
+            message += "; missing: \(missing.joined(separator: ", "))"
+            hints.append(
+                "Create the missing interface endpoints (com.amazonaws.REGION.<service>) with private DNS on, in "
+                    + "the documented order ecs-agent, ecs-telemetry, ecs.")
+        }
+        if !unresolved.isEmpty {
+            message += "; could not be resolved: \(unresolved.joined(separator: ", "))"
+            hints.append(
+                "A name that could not be resolved may well have its endpoint: fix name resolution first "
+                    + "(see name-unresolved), then look again.")
+        }
+        if !mixed.isEmpty {
+            message += "; mixed: \(mixed.joined(separator: ", "))"
+            hints.append(
+                "A mixed name has an endpoint but also answers public addresses: find the second DNS source "
+                    + "(see mixed-answers).")
+        }
+        hints.append("The agent is not restarted until all three are in effect.")
         return Finding(
             id: "partial-configuration",
             severity: .warning,
-            message: "Only \(present.count) of \(required.count) ECS endpoints are in effect"
-                + (present.isEmpty ? "" : " (\(present.joined(separator: ", ")))")
-                + "; missing: \(missing.joined(separator: ", "))",
-            hint: "Create the missing interface endpoints (com.amazonaws.REGION.<service>) with private DNS on, in "
-                + "the documented order ecs-agent, ecs-telemetry, ecs. The agent is not restarted until all three "
-                + "are in effect."
+            message: message,
+            hint: hints.joined(separator: " ")
         )
     }
 
