@@ -20,11 +20,32 @@ struct DNSConfigurationTests {
             options ndots:2 timeout:3 attempts:4
             options rotate
             """)
-        #expect(configuration.servers.map(\.description) == ["169.254.169.253:53", "[fd00:ec2::253]:53", "[fe80::1]:53"])
+        #expect(configuration.servers.map(\.description) == ["169.254.169.253:53", "[fd00:ec2::253]:53"])
         #expect(configuration.timeout == .seconds(3))
         #expect(configuration.attempts == 4)
         #expect(configuration.rotate)
         #expect(configuration.hostsFile == nil)
+    }
+
+    @Test("a link-local nameserver with a scope is skipped with a note, not asked without its scope")
+    func scopedNameserver() {
+        let configuration = ResolverConfiguration.parse(resolvConf: """
+            nameserver fe80::1%eth0
+            nameserver 10.0.0.2
+            nameserver fd00:ec2::253
+            nameserver 10.0.0.3
+            """)
+        #expect(configuration.servers.map(\.description) == ["10.0.0.2:53", "[fd00:ec2::253]:53"])
+        #expect(configuration.effectiveServers == configuration.servers)
+        #expect(configuration.problems == ["link-local nameserver fe80::1%eth0: not supported, skipped"])
+        #expect(ResolverConfiguration.parse(resolvConf: "nameserver 10.0.0.2").problems.isEmpty)
+
+        let only = ResolverConfiguration.parse(resolvConf: "nameserver fe80::1%eth0\n")
+        #expect(only.servers.isEmpty)
+        #expect(only.problems == ["link-local nameserver fe80::1%eth0: not supported, and no other nameserver to ask"])
+        #expect(only.effectiveServers.map(\.description) == ["[fe80::1]:53"])
+        #expect(DNSServer("fe80::1%eth0") == nil)
+        #expect(DNSServer("[fe80::1%eth0]:53") == nil)
     }
 
     @Test("defaults to 5 s, 2 attempts and 127.0.0.1 when resolv.conf says nothing; clamps options like glibc")
@@ -63,7 +84,7 @@ struct DNSConfigurationTests {
         #expect(DNSServer("[::1]:5300")?.description == "[::1]:5300")
         #expect(DNSServer("[::1]")?.port == 53)
         #expect(DNSServer("fd00:ec2::253")?.description == "[fd00:ec2::253]:53")
-        #expect(DNSServer(" fe80::1%eth0 ")?.address == IPAddress("fe80::1"))
+        #expect(DNSServer(" fe80::1 ")?.address == IPAddress("fe80::1"))
         for bad in ["", "dns.example", "dns.example:53", "1.2.3.4:0", "1.2.3.4:65536", "[::1", "[::1]x", "1.2.3.4:", "::1]:53"] {
             #expect(DNSServer(bad) == nil, "\(bad)")
         }

@@ -5,14 +5,11 @@ import ECSVPCCore
 public typealias DNSServer = HostPort
 
 extension HostPort {
-    /// Parses `IP`, `IP:PORT`, `[v6]:PORT`, `[v6]` or a bare IPv6 address (port 53); a `%zone` suffix is dropped.
+    /// Parses `IP`, `IP:PORT`, `[v6]:PORT`, `[v6]` or a bare IPv6 address (port 53). A link-local address with a
+    /// `%zone` is refused, as in `ECSVPCD_DNS_SERVERS`: the zone cannot reach the socket, and without it the
+    /// connect fails.
     public init?(_ text: String) {
-        var host = text.trimmingWhitespace()
-        if let percent = host.firstIndex(of: "%") {
-            let zoneEnd = host[percent...].firstIndex(of: "]") ?? host.endIndex
-            host = String(host[..<percent]) + String(host[zoneEnd...])
-        }
-        self.init(host, defaultPort: 53)
+        self.init(text.trimmingWhitespace(), defaultPort: 53)
     }
 
     /// A comma- or space-separated list, as `ECSVPCD_DNS_SERVERS` gives it; nil if any entry is not a server.

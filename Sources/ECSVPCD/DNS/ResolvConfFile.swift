@@ -31,6 +31,8 @@ public final class ResolvConfFile: Sendable {
         let text = try? SystemFile.readText(path)
         let configuration = Self.configuration(text, servers: servers, hostsFile: hostsFile)
         last = Mutex(Snapshot(text: text, configuration: configuration))
+        // Said at start-up too: a nameserver ecsvpcd cannot ask the way the agent does.
+        for problem in configuration.problems { logger.warning("\(path): \(problem)", metadata: ["path": "\(path)"]) }
     }
 
     /// The configuration for the next lookup: the one parsed before while the file's text is the same.
@@ -67,7 +69,11 @@ public final class ResolvConfFile: Sendable {
         -> ResolverConfiguration
     {
         var configuration = ResolverConfiguration.parse(resolvConf: text ?? "")
-        if let servers { configuration.servers = servers }
+        if let servers {
+            configuration.servers = servers
+            configuration.scopedServers = []
+            configuration.problems = []
+        }
         configuration.hostsFile = hostsFile
         return configuration
     }
@@ -81,6 +87,9 @@ public final class ResolvConfFile: Sendable {
         let line = "resolv.conf changed: nameservers \(list(new.effectiveServers)) (were \(list(old.effectiveServers)))"
         if let unreadable {
             return "\(line); cannot read \(unreadable), so glibc's defaults and its fallback server are used"
+        }
+        if !new.problems.isEmpty {
+            return "\(line); " + new.problems.joined(separator: "; ")
         }
         if new.servers.isEmpty {
             return "\(line); \(path) names no nameserver, so glibc's fallback server is asked"

@@ -14,6 +14,11 @@ public struct ResolverConfiguration: Sendable, Hashable {
     public var rotate: Bool
     /// The hosts file consulted first, re-read on every lookup; nil skips it.
     public var hostsFile: String?
+    /// What in resolv.conf could not be followed, one line each, e.g. a skipped link-local nameserver.
+    public var problems: [String] = []
+    /// Link-local nameservers (`fe80::1%eth0`) skipped because their scope cannot reach the socket: asked (and
+    /// failing, naming them) only when resolv.conf names no other nameserver, instead of glibc's 127.0.0.1.
+    var scopedServers: [DNSServer] = []
 
     /// glibc reads at most three `nameserver` lines (MAXNS).
     public static let maxServers = 3
@@ -40,6 +45,7 @@ public struct ResolverConfiguration: Sendable, Hashable {
     /// `options timeout:N attempts:N rotate`; the last word wins, unknown words and bad values are ignored.
     public static func parse(resolvConf text: String) -> ResolverConfiguration {
         var configuration = ResolverConfiguration(servers: [])
+        var scoped: [String] = []
         for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             let line = rawLine.trimmingWhitespace()
             guard let first = line.first, first != "#", first != ";" else { continue }
@@ -47,22 +53,31 @@ public struct ResolverConfiguration: Sendable, Hashable {
             guard let keyword = words.first else { continue }
             switch keyword {
             case "nameserver":
-                guard words.count >= 2, configuration.servers.count < maxServers,
+                guard words.count >= 2, configuration.servers.count + configuration.scopedServers.count < maxServers,
                     let server = nameserver(words[1])
                 else { continue }
-                configuration.servers.append(server)
+                if words[1].contains("%") {
+                    configuration.scopedServers.append(server)
+                    scoped.append(String(words[1]))
+                } else {
+                    configuration.servers.append(server)
+                }
             case "options":
                 for option in words.dropFirst() { configuration.apply(option: option) }
             default:
                 continue
             }
         }
+        let outcome =
+            configuration.servers.isEmpty ? "not supported, and no other nameserver to ask" : "not supported, skipped"
+        configuration.problems = scoped.map { "link-local nameserver \($0): \(outcome)" }
         return configuration
     }
 
-    /// The servers lookups actually use: the configured ones, or glibc's fallback.
+    /// The servers lookups actually use: the configured ones, or glibc's fallback when resolv.conf names none.
     public var effectiveServers: [DNSServer] {
-        servers.isEmpty ? [Self.fallbackServer] : servers
+        if !servers.isEmpty { return servers }
+        return scopedServers.isEmpty ? [Self.fallbackServer] : scopedServers
     }
 
     private mutating func apply(option: Substring) {
@@ -81,7 +96,7 @@ public struct ResolverConfiguration: Sendable, Hashable {
         }
     }
 
-    /// A `nameserver` value: an address only (glibc takes no port there), IPv6 maybe with `%zone`.
+    /// A `nameserver` value: an address only (glibc takes no port there), IPv6 maybe with `%zone` (dropped here).
     private static func nameserver(_ text: Substring) -> DNSServer? {
         var host = text
         if let percent = host.firstIndex(of: "%") { host = host[..<percent] }
