@@ -254,6 +254,8 @@ struct EndpointAssessmentTests {
         #expect(finding.message == "ecs.us-east-1.amazonaws.com: no IPv6 route on this host to \(v6) "
             + "(Network is unreachable); the agent uses 10.1.4.12")
         #expect(assessment.findings.count == 1)
+        // The one-line summary (STATUS=, status) agrees: nothing critical.
+        #expect(!summary(assessment).contains("CRITICAL"), "\(summary(assessment))")
     }
 
     @Test("an IPv6 endpoint address that times out or refuses, or IPv6-only answers none can reach, stay critical")

@@ -29,7 +29,8 @@ public enum StatusLine {
             if report.route == .unresolved, assessment.configuration != .unresolved {
                 return "CRITICAL \(report.shortName) unresolved (\(report.resolution.outcome.uppercased()))"
             }
-            if let bad = report.addresses.first(where: { $0.isEndpoint && $0.tcp != nil && $0.tcp != "open" }) {
+            // Probed and failing; an IPv6 address this host has no route to, beside an open one, does not count.
+            if let bad = report.failingEndpointAddresses.first(where: { $0.tcp != nil }) {
                 let place = bad.class == .vpc ? "in VPC" : "shared"
                 let hint = bad.tcp == "timeout" ? " (security group?)" : ""
                 return "CRITICAL \(report.shortName) \(place) but \(probePort) "
