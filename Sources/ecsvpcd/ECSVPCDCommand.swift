@@ -103,6 +103,9 @@ struct CheckCommand: AsyncParsableCommand {
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
 
+    /// Taken and not read: `--config PATH` is accepted on every command, as the contract says.
+    @OptionGroup var options: ConfigOptions
+
     func run() {
         print("ecsvpcd \(ECSVPCDVersion.current)")
     }

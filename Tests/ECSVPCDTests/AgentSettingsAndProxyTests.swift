@@ -1,4 +1,5 @@
 import ECSVPCCore
+import Logging
 import Testing
 
 @testable import ECSVPCD
@@ -111,5 +112,32 @@ struct AgentSettingsAndProxyTests {
         #expect(problems.count == 1)
         #expect(problems.first?.contains(dir.path) == true)
         #expect(problems.first?.contains("Is a directory") == true)
+    }
+}
+
+@Suite("Agent settings problems in the journal")
+struct AgentSettingsLoggingTests {
+    @Test("a bad line in the agent's config is logged once while it stays, and once when it is gone")
+    func settingsProblemLoggedOnce() async throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("ecs.config", "ECS_CLUSTER=sandbox\nthis line has no equals sign\n")
+        let sink = CapturingLogHandler.LogSink()
+        let docker = DockerEngine(target: .unix(path: directory.file("no-docker.sock")))
+        let observer = AgentObserver(
+            container: "ecs-agent", docker: docker,
+            introspection: AgentIntrospection(target: .tcp(host: "127.0.0.1", port: 1)),
+            settings: AgentSettingsReader(paths: [directory.file("ecs.config")]),
+            supervisor: AgentSupervisor(via: .docker, docker: docker),
+            logger: Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }
+        )
+        let settingsLines = { sink.all.map(\.message).filter { $0.hasPrefix("agent settings:") } }
+        for _ in 0..<3 { _ = await observer.observe() }
+        #expect(settingsLines().count == 1, "\(settingsLines())")
+        #expect(settingsLines().first?.contains("line 2") == true, "\(settingsLines())")
+
+        try directory.write("ecs.config", "ECS_CLUSTER=sandbox\n")
+        for _ in 0..<2 { _ = await observer.observe() }
+        #expect(settingsLines().count == 2, "\(settingsLines())")
+        #expect(settingsLines().last == "agent settings: no problem any more")
     }
 }

@@ -44,6 +44,30 @@ struct ControlPermissionTests {
     }
 }
 
+@Suite("Saved status behind the root-only state directory", .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv"))
+struct SavedStatusPermissionTests {
+    @Test("a status reader who cannot look into the state directory is told to use sudo, not that nothing is saved")
+    func savedStatusBehindRootOnlyDirectory() throws {
+        let state = try TemporaryDirectory()
+        #expect(chmod(state.path, 0o700) == 0)
+        try ControlStatusCommandTests.save(ControlFixture.document, in: state)
+        // Config and runtime directory where nobody may look (no daemon: its socket is simply not there).
+        let tag = UUID().uuidString
+        let config = "/tmp/ecsvpcd-saved-\(tag).conf"
+        try "ECSVPCD_STATE_DIR=\(state.path)\nECSVPCD_RUNTIME_DIR=/tmp/ecsvpcd-saved-\(tag)-run\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(chmod(config, 0o644) == 0)
+        defer { unlink(config) }
+        let run = try runTool(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", try builtECSVPCD(), "status", "--config", config]
+        )
+        #expect(run.status == 3, "\(run.output)")
+        #expect(run.output.contains("permission denied (the state directory is root's only); run with sudo"), "\(run.output)")
+        #expect(!run.output.contains("no saved status"), "\(run.output)")
+    }
+}
+
 /// A group and two users (one in the group, one not) with names unique to this run, removed by `with`
 /// whatever happens in between.
 struct TemporaryAccounts: Sendable {

@@ -399,6 +399,9 @@ struct DaemonTests {
         try await scenario.waitUntil("the new budget shows") { scenario.savedStatus()?.restart?.budgetLeft == 1 }
         #expect(try await scenario.status().document.restart?.budgetLeft == 1)
         #expect(daemon.isRunning)
+        // A reload is not a start: "started" once, and what lasted through the reloads is not reported again.
+        #expect(scenario.log.components(separatedBy: " started: ").count == 2, "\(scenario.log)")
+        #expect(scenario.log.components(separatedBy: "endpoint configuration is ").count == 2, "\(scenario.log)")
     }
 
     @Test("ecsvpcd restarted after a verified restart does not restart the agent again")

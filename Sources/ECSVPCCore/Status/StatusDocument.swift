@@ -57,7 +57,8 @@ public struct StatusDocument: Hashable, Sendable, Codable {
         public var at: Date
         /// `systemd` or `docker`.
         public var via: String
-        /// `verified`, `failed`, `in-flight`.
+        /// `verified`, `failed`, `interrupted` (ecsvpcd died during it), `unverified` (ecsvpcd stopped before it
+        /// could verify).
         public var result: String
         public var reason: String
         public var detail: String?
@@ -72,8 +73,8 @@ public struct StatusDocument: Hashable, Sendable, Codable {
     }
 
     public struct Restart: Hashable, Sendable, Codable {
-        /// `idle`, `confirming`, `pending`, `waiting-cooldown`, `budget-spent`, `blocked`, `restarting`,
-        /// `verifying`, `done`, `disabled`.
+        /// `RestartDecision.state`: `idle`, `confirming`, `scheduled`, `pending`, `waiting-cooldown`,
+        /// `budget-spent`, `blocked`, `restarting`.
         public var state: String
         public var reason: String
         public var notBefore: Date?

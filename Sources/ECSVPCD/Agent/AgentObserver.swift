@@ -17,6 +17,7 @@ public struct AgentObserver: AgentObserving {
     public var logger: Logger
     private let introspected = IntrospectionCache()
     private let restartPaths = RestartPathCache()
+    private let settingsProblems = RepeatSuppressor()
 
     public init(
         container: String = "ecs-agent",
@@ -42,8 +43,11 @@ public struct AgentObserver: AgentObserving {
         async let inspected = result { () async throws(AgentError) in try await docker.inspect(container) }
         async let path = restartPaths.current { await supervisor.restartPath() }
         let (settingsRead, problems) = settings.read()
-        for problem in problems {
-            logger.warning("agent settings: \(problem)", metadata: ["files": "\(settings.paths.joined(separator: ","))"])
+        // Logged when they appear or change (and once when they are gone), not on every observation.
+        if settingsProblems.isNew(problems.isEmpty ? nil : problems.map { "\($0)" }.joined(separator: "\n")) {
+            let files = settings.paths.joined(separator: ",")
+            if problems.isEmpty { logger.notice("agent settings: no problem any more", metadata: ["files": "\(files)"]) }
+            for problem in problems { logger.warning("agent settings: \(problem)", metadata: ["files": "\(files)"]) }
         }
         let containerResult = await inspected
         var sockets = AgentSockets.unknown("the agent container could not be inspected")

@@ -30,7 +30,15 @@ public enum SavedStatus {
     public static func read(stateDir: String, now: Date = Date()) -> Outcome {
         let path = path(stateDir: stateDir)
         let data: Data
-        guard FileManager.default.fileExists(atPath: path) else { return .absent }
+        // stat(2) rather than "exists": the state directory is root's alone (0700), and a status reader of the
+        // adm group who cannot look in must be told that, not that there is nothing saved.
+        var info = stat()
+        if stat(path, &info) != 0 {
+            if errno == EACCES {
+                return .unreadable(message: "\(path): permission denied (the state directory is root's only); run with sudo")
+            }
+            return .absent
+        }
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {

@@ -32,6 +32,10 @@ struct CycleRunner {
     private var recoveryPending = true
     /// Why the restart lock could not be taken, last time it was logged (logged when it changes).
     private var lastLockError: String?
+    /// The same for instance metadata and for saving status.json: a lasting failure is logged when it starts or
+    /// changes, not every cycle.
+    private var lastInstanceError: String?
+    private var lastStatusSaveError: String?
 
     init(
         settings: Settings, logger: Logger, verifyDeadline: Duration, now: @escaping @Sendable () -> Date,
@@ -116,12 +120,27 @@ struct CycleRunner {
             do {
                 try store.saveStatus(document)
                 savedStatus = (statusKey, now())
+                lastStatusSaveError = nil
             } catch {
-                logger.warning("cannot save the status document: \(error)")
+                let why = "\(error)"
+                if why != lastStatusSaveError { logger.warning("cannot save the status document: \(why)") }
+                lastStatusSaveError = why
             }
         }
         withExtendedLifetime(lock) {}
         return (document, ledger)
+    }
+
+    /// After a reload: what the previous runner last reported, so that a decision, a finding or a failure that
+    /// lasts through the reload is not logged again as if new (with its catalogued MESSAGE_ID).
+    mutating func carryReporting(from previous: CycleRunner) {
+        lastConfiguration = previous.lastConfiguration
+        configurationSince = previous.configurationSince
+        lastDecisionState = previous.lastDecisionState
+        lastFindingIDs = previous.lastFindingIDs
+        lastLockError = previous.lastLockError
+        lastInstanceError = previous.lastInstanceError
+        lastStatusSaveError = previous.lastStatusSaveError
     }
 
     // MARK: Acting
@@ -180,9 +199,13 @@ struct CycleRunner {
         do {
             let loaded = try await environment.loadInstance()
             instance = loaded
+            if lastInstanceError != nil { logger.notice("instance context learned: region \(loaded.region)") }
+            lastInstanceError = nil
             return loaded
         } catch {
-            logger.error("\(error)", metadata: ["reason": "instance context unknown"])
+            let why = "\(error)"
+            if why != lastInstanceError { logger.error("\(why)", metadata: ["reason": "instance context unknown"]) }
+            lastInstanceError = why
             return nil
         }
     }

@@ -73,7 +73,9 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
         var cycleRunner = try CycleRunner(
             settings: settings, logger: logger, verifyDeadline: verifyDeadline, now: now, stopping: waker.stopRequested
         )
-        var first = true
+        var started = false
+        // READY=1 follows the first cycle, and the first cycle after each reload (after RELOADING=1).
+        var readyPending = true
         var force: String?
         var sentStatus = ""
         while true {
@@ -82,11 +84,14 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
             pinger.cycleEnded()
             force = nil
             await shared.publish(document, ledger: ledger, policy: RestartPolicy(settings))
-            if first {
+            if readyPending {
                 notifier.ready(status: document.summary)
-                pinger.start()
-                logger.info("ecsvpcd \(ECSVPCDVersion.current) started: \(document.summary)")
-                first = false
+                readyPending = false
+                if !started {
+                    pinger.start()
+                    logger.info("ecsvpcd \(ECSVPCDVersion.current) started: \(document.summary)")
+                    started = true
+                }
             } else if document.summary != sentStatus {
                 notifier.status(document.summary)
             }
@@ -119,10 +124,11 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
                     for warning in warnings {
                         logger.warning("configuration warning: \(warning)", metadata: ["key": "\(warning.key ?? "")"])
                     }
-                    let runner = try CycleRunner(
+                    var runner = try CycleRunner(
                         settings: fresh, logger: logger, verifyDeadline: verifyDeadline, now: now,
                         stopping: waker.stopRequested
                     )
+                    runner.carryReporting(from: cycleRunner)
                     settings = fresh
                     cycleRunner = runner
                     await shared.update(settings: fresh)
@@ -133,7 +139,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
                         metadata: ["reason": "\(error)"]
                     )
                 }
-                first = true
+                readyPending = true
             }
             for case .restartRequested(let reason) in wakes { force = reason }
         }

@@ -21,9 +21,10 @@ public struct StatusTable: Sendable {
         var lines: [String] = []
         lines.append("\(paint(document.health.rawValue.uppercased(), for: document.health))  \(document.summary)")
         let instance = document.instance
+        let vpc = instance.vpcCIDRs.isEmpty ? "(unknown)" : instance.vpcCIDRs.map(\.description).joined(separator: ",")
         lines.append(
-            "instance \(instance.id ?? "(id unknown)")  region \(instance.region)  VPC "
-                + instance.vpcCIDRs.map(\.description).joined(separator: ",")
+            "instance \(instance.id ?? "(id unknown)")  region \(instance.region.isEmpty ? "(unknown)" : instance.region)  VPC "
+                + vpc
         )
         var configuration = "configuration \(document.configuration.rawValue)"
         if let since = document.configurationSince { configuration += " since \(Self.ago(since, now: now))" }
@@ -48,7 +49,8 @@ public struct StatusTable: Sendable {
         lines += table(header: header, rows: rows)
         if let agent = document.agent {
             lines.append("")
-            var line = "agent " + (agent.running ? "running" : "NOT running")
+            let absent = document.findings.contains { $0.id == "agent-absent" }
+            var line = "agent " + (agent.running ? "running" : absent ? "absent" : "NOT running")
             if let version = agent.version { line += ", \(version)" }
             if let started = agent.started { line += ", started \(Self.ago(started, now: now))" }
             lines.append(line)
