@@ -236,8 +236,7 @@ struct RolloutCommand: AsyncParsableCommand {
         let outcome = await Rollout(settings: settings, logger: Logger(label: "ecsvpcd"), verifyDeadline: verifyDeadline)
             .run(maxWait: wait)
         if json {
-            let encoder = StatusDocument.encoder()
-            writeAll(STDOUT_FILENO, String(decoding: try encoder.encode(outcome), as: UTF8.self) + "\n")
+            writeAll(STDOUT_FILENO, try outcome.jsonLine() + "\n")
         } else {
             print("\(outcome.result): \(outcome.message)")
         }

@@ -44,6 +44,22 @@ struct RolloutTests {
         #expect(scenario.history.isEmpty, "\(scenario.history)")
         #expect(try await scenario.agent.startedAt() == started)
         #expect(!run.stderr.contains("restarting the ECS agent"))
+        // One line, what matters first: Run Command keeps only the first 2,500 characters of the output.
+        #expect(run.stdout.hasPrefix("{\"result\":\"no-usable-endpoints\",\"exitCode\":2,\"message\":"), "\(run.stdout)")
+        #expect(run.stdout.filter { $0 == "\n" }.count == 1, "\(run.stdout)")
+        let findings = try #require(run.stdout.range(of: "\"findings\""))
+        #expect(run.stdout[findings.upperBound...].contains("\"message\"") == false, "findings come last")
+    }
+
+    @Test("instance metadata unreachable: exit 2, instance-context-unknown, not blamed on the endpoints")
+    func instanceMetadataDown() async throws {
+        let scenario = try await Self.scenario(["ECSVPCD_IMDS_ENDPOINT": "http://127.0.0.1:9"])
+        defer { scenario.stop() }
+        let run = try await scenario.rollout()
+        #expect(run.code == 2, "\(run.stderr)")
+        #expect(run.outcome.result == "instance-context-unknown", "\(run.outcome)")
+        #expect(run.outcome.message.contains("ECSVPCD_REGION"), "\(run.outcome.message)")
+        #expect(scenario.history.isEmpty)
     }
 
     @Test("the switch: one restart via docker, verified on the VPC address, exit 0; a second rollout does nothing")
@@ -221,6 +237,7 @@ struct RolloutRun {
     var code: Int32
     var outcome: Rollout.Outcome
     var stderr: String
+    var stdout = ""
 }
 
 extension DaemonScenario {
@@ -229,7 +246,7 @@ extension DaemonScenario {
         let run = try await command(["rollout", "--json", "--verify-timeout", verifyTimeout] + arguments)
         do {
             let outcome = try StatusDocument.decoder().decode(Rollout.Outcome.self, from: Data(run.stdout.utf8))
-            return RolloutRun(code: run.status, outcome: outcome, stderr: run.stderr)
+            return RolloutRun(code: run.status, outcome: outcome, stderr: run.stderr, stdout: run.stdout)
         } catch {
             throw HarnessFailure("rollout --json exited \(run.status): \(error)\nstdout: \(run.stdout)\nstderr: \(run.stderr)")
         }

@@ -11,7 +11,26 @@ peers_install_packages() {
     if [ "${#missing[@]}" -gt 0 ]; then
         echo "installing: ${missing[*]}" >&2
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        # Installing docker.io would start, and enable at boot, the distribution's own dockerd and containerd,
+        # with a docker0 bridge and its firewall rules; the tests and the sandbox run a dockerd of their own. So
+        # packaged services are not started during this install, and Docker's are disabled where it installed them.
+        local policy=/usr/sbin/policy-rc.d placed=""
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\n# ecsvpcd peers_install_packages: start no service while installing\nexit 101\n' >"$policy"
+            chmod 755 "$policy"
+            placed=1
+        fi
+        local status=0
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+        if [ -n "$placed" ]; then rm -f "$policy"; fi
+        [ "$status" = 0 ] || return "$status"
+        case " ${missing[*]} " in
+        *" docker.io "*)
+            if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+                systemctl disable --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
+            fi
+            ;;
+        esac
     fi
 }
 

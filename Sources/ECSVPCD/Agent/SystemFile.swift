@@ -20,7 +20,9 @@ enum SystemFile {
         guard fd >= 0 else { throw SystemFileError(path: path, errno: errno) }
         defer { close(fd) }
         var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        // 4 KiB at a time (a /proc file hands out a page per read anyway): these files are small, and a 64 KiB
+        // zeroed buffer per read (a daemon reads a few every cycle) kept that much more of the heap resident.
+        var chunk = [UInt8](repeating: 0, count: 4096)
         while result.count < limit {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {

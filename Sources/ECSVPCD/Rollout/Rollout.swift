@@ -11,7 +11,8 @@ import Logging
 /// same state directory under the same lock, so a rollout and a running daemon never restart twice.
 public struct Rollout: Sendable {
     public struct Outcome: Sendable, Codable {
-        /// `restarted`, `already-on-endpoints`, `no-usable-endpoints`, `verification-failed`, `not-restarted`.
+        /// `restarted`, `already-on-endpoints`, `no-usable-endpoints`, `instance-context-unknown`,
+        /// `verification-failed`, `not-restarted`.
         public var result: String
         public var exitCode: Int32
         public var message: String
@@ -19,6 +20,22 @@ public struct Rollout: Sendable {
         public var configuration: EndpointConfiguration?
         public var restart: StatusDocument.RestartRecord?
         public var findings: [Finding]
+
+        /// The outcome as one line of JSON, in this order: `result`, `exitCode`, `message`, `instanceID`,
+        /// `configuration`, `restart`, `findings` (JSONEncoder keeps no order). Run Command keeps only the first
+        /// 2,500 characters of the output, so what an operator reads first must come first.
+        public func jsonLine() throws -> String {
+            let encoder = StatusDocument.encoder(pretty: false)
+            func json(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+            var fields = [
+                "\"result\":" + (try json(result)), "\"exitCode\":\(exitCode)", "\"message\":" + (try json(message)),
+            ]
+            if let instanceID { fields.append("\"instanceID\":" + (try json(instanceID))) }
+            if let configuration { fields.append("\"configuration\":" + (try json(configuration))) }
+            if let restart { fields.append("\"restart\":" + (try json(restart))) }
+            fields.append("\"findings\":" + (try json(findings)))
+            return "{" + fields.joined(separator: ",") + "}"
+        }
     }
 
     let settings: Settings
@@ -38,8 +55,9 @@ public struct Rollout: Sendable {
             environment = try ObservationEnvironment(settings: settings, logger: logger)
             instance = try await environment.loadInstance()
         } catch {
+            // Not the endpoints' fault: instance metadata (or a setting) is what to look at.
             return Outcome(
-                result: "no-usable-endpoints", exitCode: 2, message: "\(error)", instanceID: nil, configuration: nil,
+                result: "instance-context-unknown", exitCode: 2, message: "\(error)", instanceID: nil, configuration: nil,
                 restart: nil, findings: []
             )
         }
@@ -94,9 +112,22 @@ public struct Rollout: Sendable {
             endpointsAcceptConnections: endpoints.endpointsAcceptConnections, agent: agent.facts, ledger: &scratch,
             force: true
         )
+        // What this observation confirmed: kept, so that a later run or the daemon does not take an agent
+        // restarted now for one that started before the endpoints (its connections cannot always be seen).
+        if ledger.firstConfirmedAt == nil { ledger.firstConfirmedAt = scratch.firstConfirmedAt }
         guard case .restart(let reason) = decision else {
+            if case .idle(let why) = decision {
+                // The agent started after the endpoints were first confirmed: restarted earlier, by the daemon or
+                // a previous run.
+                try? store.saveLedger(ledger)
+                return outcome("already-on-endpoints", 0, "no restart needed: \(why)", instance, endpoints.configuration, nil, findings)
+            }
             let code: Int32 = decision.state == "blocked" ? 2 : 1
-            return outcome("not-restarted", code, "not restarted: \(decision.reason)", instance, endpoints.configuration, nil, findings)
+            let until = decision.notBefore.map { " (until \($0))" } ?? ""
+            return outcome(
+                "not-restarted", code, "not restarted: \(decision.reason)\(until)", instance, endpoints.configuration, nil,
+                findings
+            )
         }
         let attempt = await restarter.restart(
             reason: reason + " (ecsvpcd rollout)", observation: observation, instance: instance,
@@ -106,7 +137,7 @@ public struct Rollout: Sendable {
         try? store.saveLedger(ledger)
         guard case .attempted(let record) = attempt else {
             let why = if case .notAttempted(let why) = attempt { why } else { observation.supervisorDetail }
-            return outcome("not-restarted", 1, "no way to restart the agent: \(why)", instance, endpoints.configuration, nil, findings)
+            return outcome("not-restarted", 2, "no way to restart the agent: \(why)", instance, endpoints.configuration, nil, findings)
         }
         if record.result == "verified" {
             return outcome("restarted", 0, "restarted via \(record.via) and verified: \(record.detail ?? "")", instance, endpoints.configuration, record, findings)
