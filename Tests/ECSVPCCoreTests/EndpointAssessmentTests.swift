@@ -236,6 +236,13 @@ struct EndpointAssessmentTests {
         #expect(unreachable.findings.first?.hint.contains("route table") == true)
     }
 
+    @Test("the websockets' endpoint addresses are the ecs-agent and ecs-telemetry names', not the ecs name's")
+    func websocketEndpointAddresses() {
+        // An API call to the ecs endpoint reaches it without a restart; the ACS and TCS websockets do not.
+        #expect(assess(allVPC).websocketEndpointAddresses == [ip("10.1.4.10"), ip("10.1.5.10"), ip("10.1.4.11")])
+        #expect(assess(allPublic).websocketEndpointAddresses.isEmpty)
+    }
+
     @Test("an IPv6 endpoint address this IPv4-only host has no route to, beside an open IPv4 one: info, accepting")
     func dualStackOnIPv4OnlyHost() throws {
         let v6 = "2600:1f18:abcd:1::12"

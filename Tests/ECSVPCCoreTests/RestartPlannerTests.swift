@@ -396,6 +396,20 @@ struct RestartUnseenConnectionsTests {
         #expect(decision == .idle(reason: "the agent started after the endpoints were first confirmed"))
     }
 
+    @Test("a state file from before firstConfirmedAt: its confirmation counts as the first, through a blip")
+    func upgradedStateFileKeepsItsConfirmation() {
+        var harness = PlannerHarness(policy: .fleetDefault(window: .zero, cooldown: .seconds(60)))
+        let confirmedAt = harness.confirm()
+        harness.ledger.firstConfirmedAt = nil  // as an older ecsvpcd wrote it
+        harness.clock.advance(by: 120)
+        let agent = AgentFacts.connectedPublicly(startedAt: harness.clock.now).with(connections: .none)
+        harness.clock.advance(by: 3600)
+        _ = harness.observe(.unresolved, agent: agent)
+        for _ in 0..<3 { _ = harness.observe(agent: agent) }
+        #expect(harness.ledger.firstConfirmedAt == confirmedAt)
+        #expect(harness.decide(agent: agent) == .idle(reason: "the agent started after the endpoints were first confirmed"))
+    }
+
     @Test("a state file's huge or negative count does not trap, and confirms on the next observation or counts again")
     func editedCountIsClamped() {
         var harness = PlannerHarness(policy: .fleetDefault(window: .zero))

@@ -262,6 +262,24 @@ struct DaemonTests {
         }
     }
 
+    @Test("a restart left in flight by a rollout killed while the daemon runs is finished by the daemon's next cycle")
+    func recoversARolloutKilledLater() async throws {
+        let scenario = try await Self.scenario(["ECSVPCD_RESTART_WINDOW": "1h"])
+        defer { scenario.stop() }
+        try await scenario.startDaemon()
+        var ledger = scenario.ledger() ?? RestartLedger()
+        ledger.inFlight = RestartLedger.InFlight(
+            startedAt: Date(timeIntervalSinceNow: -5), via: "docker", reason: "test: a rollout killed mid-restart",
+            previousAgentStart: nil
+        )
+        try StateStore(directory: scenario.stateDir).saveLedger(ledger)
+        let record = try await scenario.waitForRestart()
+        #expect(record.result == "interrupted")
+        #expect(record.detail?.contains("found by ecsvpcd") == true, "\(record)")
+        #expect(scenario.ledger()?.inFlight == nil)
+        #expect(try await scenario.agent.isRunning())
+    }
+
     @Test("SIGTERM while a restart is being verified: ecsvpcd stops at once and records the restart unverified")
     func sigtermDuringVerification() async throws {
         // The stand-in ignores the stop signal, so Docker's restart call waits out its 30 s stop timeout: time to

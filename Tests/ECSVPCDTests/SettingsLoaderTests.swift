@@ -14,7 +14,8 @@ struct SettingsLoaderTests {
             path: directory.file("ecsvpcd.conf"), explicit: true, environment: environment)
         #expect(settings.log == "stderr")
         #expect(settings.restart == .auto)
-        #expect(warnings.map(\.key) == ["ECSVPCD_BIN", "ECSVPCD_RESTRAT"])
+        // ECSVPCD_BIN is three edits from ECSVPCD_LOG, too many for so short a name: a script's, not a typo.
+        #expect(warnings.map(\.key) == ["ECSVPCD_RESTRAT"])
         let typo = try #require(warnings.last)
         #expect(typo.source == "environment")
         #expect(typo.description.hasPrefix("environment: unknown key ECSVPCD_RESTRAT: "))

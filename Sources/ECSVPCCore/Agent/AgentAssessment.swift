@@ -37,8 +37,8 @@ public struct AgentAssessment: Sendable {
     ///   - proxy: the proxy the agent uses for the ECS names (nil: none), decided by the adapter that knows the
     ///     agent's NO_PROXY rules.
     ///   - region: this instance's region, to judge `ECS_BACKEND_HOST`.
-    ///   - endpointAddresses: the endpoint addresses the three ECS names resolve to now
-    ///     (`EndpointAssessment.endpointAddresses`).
+    ///   - endpointAddresses: the endpoint addresses of the agent's websockets (ecs-agent, ecs-telemetry) now
+    ///     (`EndpointAssessment.websocketEndpointAddresses`).
     public init(
         observation: AgentObservation, classifier: AddressClassifier, proxy: String?, region: String,
         endpointAddresses: Set<IPAddress>
@@ -133,8 +133,9 @@ extension AgentAssessment {
     ///
     /// The agent also holds connections on 443 to other AWS services (ECR, S3, Secrets Manager, SSM) that have no
     /// endpoints and stay public, so one public connection does not mean the agent still reaches ECS the old way:
-    /// a connection to an endpoint address of the ECS names means it uses the endpoints. Without one, a public
-    /// connection means the old way; connections only to other private addresses count as through endpoints (an
+    /// a connection to an endpoint address of its websockets (ecs-agent, ecs-telemetry) means it uses the
+    /// endpoints. Without one, a public connection means the old way (an API call to the ecs endpoint alone does
+    /// not move the websockets); connections only to other private addresses count as through endpoints (an
     /// endpoint's address from before a change of its address set), as a restart could not improve on them.
     public static func connectionState(
         remotes: [IPAddress], classifier: AddressClassifier, endpointAddresses: Set<IPAddress>

@@ -18,10 +18,16 @@ public struct EndpointAssessment: Hashable, Sendable, Codable {
     /// The three required names' reports, in creation order.
     public var required: [EndpointReport] { endpoints.filter { $0.service != .extra } }
 
-    /// The addresses the three required names resolve to that are endpoint addresses (in the VPC or an endpoint
-    /// range): a connection of the agent to one of these goes through the endpoints.
-    public var endpointAddresses: Set<IPAddress> {
-        Set(required.flatMap(\.addresses).filter(\.isEndpoint).map(\.address))
+    /// The endpoint addresses (in the VPC or an endpoint range) of the ecs-agent and ecs-telemetry names: those
+    /// of the agent's long-lived websockets (ACS, TCS), which a running agent keeps on public addresses until it
+    /// restarts. A connection to one of them means the agent uses the endpoints. Not the ecs name's: the agent's
+    /// API calls open new connections that reach the new endpoint without a restart, while its websockets stay
+    /// public.
+    public var websocketEndpointAddresses: Set<IPAddress> {
+        Set(
+            required.filter { $0.service == .ecsAgent || $0.service == .ecsTelemetry }
+                .flatMap(\.addresses).filter(\.isEndpoint).map(\.address)
+        )
     }
 
     /// True when every endpoint address of every required name accepts TCP on the probe port.

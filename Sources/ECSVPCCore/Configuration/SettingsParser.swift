@@ -319,16 +319,18 @@ public enum SettingsParser {
         nearestKey(to: name).map { "; did you mean \($0)?" } ?? "; see the README for the list of keys"
     }
 
-    /// The key a mistyped name most likely meant: the same in another case, one ending with the other, or at most
-    /// three edits away. Nil when none is that close.
+    /// The key a mistyped name most likely meant: the same in another case, one ending with the other, or a few
+    /// edits away (one per three letters after `ECSVPCD_`, at most three). Nil when none is that close.
     private static func nearestKey(to name: String) -> String? {
         let upper = name.uppercased()
         if let match = keys.first(where: { $0.name == upper }) { return match.name }
         if let match = keys.first(where: { $0.name.hasSuffix(upper) || upper.hasSuffix($0.name) }) {
             return match.name
         }
+        // Up to three edits, fewer for a short name: ECSVPCD_BIN is three edits from ECSVPCD_LOG, but no typo of it.
+        let allowed = max(1, min(3, (upper.count - "ECSVPCD_".count) / 3))
         let closest = keys.map { ($0.name, editDistance(upper, $0.name)) }.min { $0.1 < $1.1 }
-        if let (name, distance) = closest, distance <= 3 { return name }
+        if let (name, distance) = closest, distance <= allowed { return name }
         return nil
     }
 

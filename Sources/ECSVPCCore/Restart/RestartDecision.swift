@@ -79,6 +79,9 @@ public struct RestartPlanner: Sendable {
         ledger: inout RestartLedger,
         force: Bool = false
     ) -> RestartDecision {
+        // A state file from before firstConfirmedAt was kept: its confirmation is the first one known.
+        if ledger.firstConfirmedAt == nil, let confirmed = ledger.confirmedAt { ledger.firstConfirmedAt = confirmed }
+
         // 1. Confirmation: the same endpoint configuration on stableProbes consecutive observations.
         guard configuration == .vpcEndpoints else {
             ledger.confirmedAt = nil

@@ -27,9 +27,6 @@ struct CycleRunner {
     /// What the saved status.json says and when it was written: rewritten every cycle, but at most once a second
     /// unless it changed (intervals below a second are for tests and benchmarks).
     private var savedStatus: (key: String, at: Date)?
-    /// A restart left in flight by an ecsvpcd that died is finished by the first cycle that holds the restart
-    /// lock, however many cycles that takes (instance metadata down at boot, a rollout holding the lock).
-    private var recoveryPending = true
     /// Why the restart lock could not be taken, last time it was logged (logged when it changes).
     private var lastLockError: String?
     /// The same for instance metadata and for saving status.json: a lasting failure is logged when it starts or
@@ -55,19 +52,20 @@ struct CycleRunner {
     mutating func cycle(force: String?) async -> (StatusDocument, RestartLedger) {
         let (lock, lockProblem) = await takeRestartLock()
         var ledger = currentLedger()
-        if lock != nil, recoveryPending {
-            if ledger.inFlight != nil {
-                await restarter.recoverInterruptedRestart(&ledger, foundBy: "ecsvpcd")
-                knownLedger = (ledger, store.ledgerStamp())
-            }
-            recoveryPending = false
+        // A restart in flight in the state file, seen under the lock, was interrupted: this daemon's own restarts
+        // end within their cycle, so it is one of a predecessor that died or of a rollout that was killed. It is
+        // finished by the first cycle that holds the lock, however many cycles that takes (instance metadata down
+        // at boot, a rollout holding the lock), before instance metadata is asked.
+        if lock != nil, ledger.inFlight != nil {
+            await restarter.recoverInterruptedRestart(&ledger, foundBy: "ecsvpcd")
+            knownLedger = (ledger, store.ledgerStamp())
         }
         guard let instance = await loadInstance() else {
             return (unknownInstanceDocument(), ledger)
         }
 
         let endpoints = await environment.assessEndpoints(instance)
-        var (agentObservation, agent) = await environment.assessAgent(instance, endpointAddresses: endpoints.endpointAddresses)
+        var (agentObservation, agent) = await environment.assessAgent(instance, endpointAddresses: endpoints.websocketEndpointAddresses)
         noteConfiguration(endpoints)
 
         let planner = RestartPlanner(policy: RestartPolicy(settings), seed: instance.instanceID ?? Self.hostSeed())
@@ -91,12 +89,12 @@ struct CycleRunner {
         if case .restart(let reason) = decision {
             let outcome = await restarter.restart(
                 reason: reason, observation: agentObservation, instance: instance,
-                endpointAddresses: endpoints.endpointAddresses, ledger: &ledger
+                endpointAddresses: endpoints.websocketEndpointAddresses, ledger: &ledger
             )
             switch outcome {
             case .attempted(let record):
                 (agentObservation, agent) = await environment.assessAgent(
-                    instance, endpointAddresses: endpoints.endpointAddresses
+                    instance, endpointAddresses: endpoints.websocketEndpointAddresses
                 )
                 decision = .idle(reason: "restarted: " + record.result + (record.detail.map { " (\($0))" } ?? ""))
                 lastDecisionState = decision.state

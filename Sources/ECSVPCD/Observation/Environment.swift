@@ -71,7 +71,7 @@ public struct ObservationEnvironment: Sendable {
     }
 
     /// Observes the agent once and assesses it against this instance's ECS names and the endpoint addresses they
-    /// resolve to now (`EndpointAssessment.endpointAddresses`).
+    /// resolve to now (`EndpointAssessment.websocketEndpointAddresses`).
     public func assessAgent(
         _ instance: InstanceContext, endpointAddresses: Set<IPAddress>
     ) async -> (AgentObservation, AgentAssessment) {

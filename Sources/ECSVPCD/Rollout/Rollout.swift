@@ -88,7 +88,7 @@ public struct Rollout: Sendable {
         // stopped, and the restart recorded as interrupted, so it counts for cooldown and budget.
         await restarter.recoverInterruptedRestart(&ledger, foundBy: "ecsvpcd rollout")
         let endpoints = await environment.assessEndpoints(instance)
-        let (observation, agent) = await environment.assessAgent(instance, endpointAddresses: endpoints.endpointAddresses)
+        let (observation, agent) = await environment.assessAgent(instance, endpointAddresses: endpoints.websocketEndpointAddresses)
         let findings = endpoints.findings + agent.findings
         guard endpoints.configuration == .vpcEndpoints, endpoints.endpointsAcceptConnections else {
             let line = StatusLine.endpoints(endpoints, probePort: settings.probePort)
@@ -105,6 +105,7 @@ public struct Rollout: Sendable {
         policy.stableProbes = 1
         policy.mode = .auto
         var scratch = ledger
+        scratch.firstConfirmedAt = ledger.firstConfirmedAt ?? ledger.confirmedAt
         scratch.configurationKey = nil
         scratch.confirmedAt = nil
         let decision = RestartPlanner(policy: policy, seed: instance.instanceID ?? "").decide(
@@ -131,7 +132,7 @@ public struct Rollout: Sendable {
         }
         let attempt = await restarter.restart(
             reason: reason + " (ecsvpcd rollout)", observation: observation, instance: instance,
-            endpointAddresses: endpoints.endpointAddresses, ledger: &ledger
+            endpointAddresses: endpoints.websocketEndpointAddresses, ledger: &ledger
         )
         ledger.trim(now: Date())
         try? store.saveLedger(ledger)
