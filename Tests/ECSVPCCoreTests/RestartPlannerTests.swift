@@ -410,6 +410,22 @@ struct RestartUnseenConnectionsTests {
         #expect(harness.decide(agent: agent) == .idle(reason: "the agent started after the endpoints were first confirmed"))
     }
 
+    @Test("times recorded ahead of a wall clock that stepped back are taken as now: cooldown and budget from now")
+    func clockSteppedBack() {
+        var harness = PlannerHarness(policy: .fleetDefault(window: .zero, cooldown: .seconds(3600), budget: 1))
+        _ = harness.confirm()
+        let now = harness.clock.now
+        harness.ledger.confirmedAt = now.addingTimeInterval(2 * 86400)
+        harness.ledger.firstConfirmedAt = now.addingTimeInterval(2 * 86400)
+        harness.recordRestart(at: now.addingTimeInterval(2 * 86400))
+        _ = harness.decide()
+        #expect(harness.ledger.confirmedAt == now)
+        #expect(harness.ledger.firstConfirmedAt == now)
+        #expect(harness.ledger.history.map(\.at) == [now])
+        harness.clock.advance(by: 86400 + 1)
+        #expect(harness.decide().isRestart, "cooldown and budget counted from now, not from two days ahead")
+    }
+
     @Test("a state file's huge or negative count does not trap, and confirms on the next observation or counts again")
     func editedCountIsClamped() {
         var harness = PlannerHarness(policy: .fleetDefault(window: .zero))

@@ -148,6 +148,23 @@ struct AgentDockerEngineTests {
 
 @Suite("Docker Engine API version, against a canned engine")
 struct DockerVersionNegotiationTests {
+    @Test("an engine that dropped the older 1.x versions (Docker 29: 1.44 and up) is spoken to at its minimum")
+    func newerMinimum() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("docker.sock")
+        let server = try await CannedHTTPServer(unixPath: path) { request in
+            if request.hasPrefix("GET /version ") {
+                return httpReply("200 OK", #"{"ApiVersion":"1.52","MinAPIVersion":"1.44"}"#)
+            }
+            return httpReply("404 Not Found", #"{"message":"No such container"}"#)
+        }
+        defer { Task { await server.close() } }
+        let engine = DockerEngine(target: .unix(path: path))
+        #expect(try await engine.negotiateVersion() == DockerAPIVersion(major: 1, minor: 44))
+        #expect(try await engine.inspect("ecs-agent") == nil)
+        #expect(server.received.contains { $0.hasPrefix("GET /v1.44/containers/ecs-agent/json ") }, "\(server.received)")
+    }
+
     @Test("negotiates the API version once, and again after a failed call")
     func negotiatesOnce() async throws {
         let dir = try TemporaryDirectory()

@@ -65,7 +65,7 @@ struct AgentSettingsAndProxyTests {
         #expect(proxyApplies(to: host, resolvedAddresses: [], settings: settings) == proxied, "\(host) NO_PROXY=\(noProxy)")
     }
 
-    @Test("ecs.config lines: comments, quotes, export, bad lines named")
+    @Test("ecs.config lines as ecs-init hands them to the agent: verbatim after the first =, quotes and export named")
     func parsesConfigText() {
         let (values, problems) = AgentConfigText.parse(
             """
@@ -75,12 +75,30 @@ struct AgentSettingsAndProxyTests {
               export NO_PROXY='169.254.169.254,.amazonaws.com'
             this is not a setting
             ECS-BAD=1
+            HTTP_PROXY = http://other:3128
+            ECS_RESERVED_MEMORY=a=b
 
             """
         )
-        #expect(values.map(\.0) == ["ECS_CLUSTER", "HTTPS_PROXY", "NO_PROXY"])
-        #expect(values.map(\.1) == ["prod", "http://proxy:3128", "169.254.169.254,.amazonaws.com"])
-        #expect(problems == ["line 5: expected KEY=VALUE", "line 6: \"ECS-BAD\" is not a variable name"])
+        // ecs-init: TrimSpace(line), SplitN(line, "=", 2), name and value verbatim.
+        #expect(values.map(\.0) == ["ECS_CLUSTER", "HTTPS_PROXY", "ECS_RESERVED_MEMORY"])
+        #expect(values.map(\.1) == ["prod", "\"http://proxy:3128\"", "a=b"])
+        #expect(problems == [
+            "line 3: HTTPS_PROXY's value is in quotes, which ecs-init passes on to the agent as part of it",
+            "line 4: \"export\" is not understood: the agent gets no NO_PROXY",
+            "line 5: expected NAME=VALUE (ecs-init skips this line)",
+            "line 6: \"ECS-BAD\" is not a variable name",
+            "line 7: a space before \"=\": the agent gets no HTTP_PROXY",
+        ])
+    }
+
+    @Test("a quoted NO_PROXY does not exempt the ECS names, as the agent gets the quotes")
+    func quotedNoProxyDoesNotExempt() {
+        let (values, _) = AgentConfigText.parse(
+            "HTTPS_PROXY=http://proxy:3128\nNO_PROXY=\"169.254.169.254,.amazonaws.com\"\n"
+        )
+        let settings = AgentConfigText.settings(from: [(path: "/etc/ecs/ecs.config", values: values)])
+        #expect(agentProxy(forHost: host, settings: settings) == "http://proxy:3128")
     }
 
     @Test("a CRLF ecs.config (byte order mark, a comment first) still shows its proxy, and bad lines keep their number")
@@ -90,7 +108,11 @@ struct AgentSettingsAndProxyTests {
         let (settings, problems) = AgentSettingsReader(paths: [dir.file("ecs.config")]).read()
         #expect(settings.httpProxy == "10.0.0.131:3128")
         #expect(agentProxy(forHost: host, settings: settings) == "10.0.0.131:3128")
-        #expect(problems == ["\(dir.file("ecs.config")): line 5: expected KEY=VALUE"])
+        // The byte order mark is part of the first line for ecs-init too: that line is skipped, like a comment.
+        #expect(problems == [
+            "\(dir.file("ecs.config")): line 1: expected NAME=VALUE (ecs-init skips this line)",
+            "\(dir.file("ecs.config")): line 5: expected NAME=VALUE (ecs-init skips this line)",
+        ])
 
         let (values, _) = AgentConfigText.parse("HTTPS_PROXY=http://proxy:3128\r\nNO_PROXY=169.254.169.254\r\n")
         #expect(values.map(\.0) == ["HTTPS_PROXY", "NO_PROXY"])

@@ -6,7 +6,7 @@ import Synchronization
 /// The few Docker Engine API calls ecsvpcd needs: inspect, restart and start one container.
 ///
 /// The API version is negotiated with `GET /version`: the lower of the engine's `ApiVersion` and
-/// `maxAPIVersion`, refused when below the engine's `MinAPIVersion`; an engine whose `/version` lacks
+/// `maxAPIVersion`, raised to the engine's `MinAPIVersion` when that is higher; an engine whose `/version` lacks
 /// `ApiVersion` is spoken to with unversioned paths. The version is kept until a call fails (the engine may have
 /// been replaced by another version), so a daemon cycle's inspect is one request, not two.
 public struct DockerEngine: Sendable {
@@ -37,12 +37,19 @@ public struct DockerEngine: Sendable {
         guard let server = DockerAPIVersion(apiText) else {
             throw AgentError(.unexpectedReply, "\(target): GET /version: ApiVersion \"\(apiText)\" is not a version")
         }
-        let chosen = min(server, Self.maxAPIVersion)
+        var chosen = min(server, Self.maxAPIVersion)
         if let minText = version.MinAPIVersion, let minimum = DockerAPIVersion(minText), chosen < minimum {
-            throw AgentError(
-                .unsupportedVersion,
-                "\(target): the engine needs API \(minimum) or newer; this client speaks up to \(Self.maxAPIVersion)"
-            )
+            // A newer engine that dropped the older versions (Docker 29 serves 1.44 and up): the few fields and
+            // calls used here (inspect's Id, State, Pid, StartedAt; restart; start) are the same there, so its
+            // minimum is spoken rather than nothing.
+            guard minimum <= server, minimum.major == Self.maxAPIVersion.major else {
+                throw AgentError(
+                    .unsupportedVersion,
+                    "\(target): the engine needs API \(minimum) or newer; this client speaks up to \(Self.maxAPIVersion)"
+                        + " within \(Self.maxAPIVersion.major).x"
+                )
+            }
+            chosen = minimum
         }
         return chosen
     }

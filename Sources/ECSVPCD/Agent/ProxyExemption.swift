@@ -4,34 +4,40 @@ import Glibc
 
 // Pure functions: how the agent's settings files read, and whether the agent sends ECS traffic to a proxy.
 
-/// One `/etc/ecs/ecs.config`-style file: `KEY=VALUE` lines, `#` comments, optional matching quotes.
+/// One `/etc/ecs/ecs.config`-style file, read the way ecs-init hands it to the agent's container (its
+/// `loadEnvVariables`): lines split at LF, each trimmed of white space (so a CRLF end does no harm), split at the
+/// first `=`, and name and value taken verbatim. So quotes stay part of the value, `export NAME=` names a variable
+/// "export NAME", and a byte order mark becomes part of the first name: the agent sees exactly that, and so does
+/// ecsvpcd. Such lines are also reported as problems, with what the agent gets instead.
 public enum AgentConfigText {
-    /// The keys and values in file order (a repeated key: the last wins when merged), and the lines that
-    /// could not be read, as `line N: why`. Lines end in LF or CRLF (one `Character` in Swift); a leading byte
-    /// order mark is skipped.
+    /// The variables the agent gets, in file order (a repeated name: the last wins when merged), and the lines
+    /// that do not say what they seem to, as `line N: why`.
     public static func parse(_ text: String) -> (values: [(String, String)], problems: [String]) {
         var values: [(String, String)] = []
         var problems: [String] = []
-        let body = text.first == "\u{FEFF}" ? text.dropFirst() : Substring(text)
-        let lines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         for (index, raw) in lines.enumerated() {
-            var line = raw.trimmingWhitespace()
+            let line = raw.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
-            if line.hasPrefix("export ") { line = String(line.dropFirst("export ".count)) }
             guard let equals = line.firstIndex(of: "=") else {
-                problems.append("line \(index + 1): expected KEY=VALUE")
+                problems.append("line \(index + 1): expected NAME=VALUE (ecs-init skips this line)")
                 continue
             }
-            let key = line[..<equals].trimmingWhitespace()
-            var value = line[line.index(after: equals)...].trimmingWhitespace()
+            let name = String(line[..<equals])
+            let value = String(line[line.index(after: equals)...])
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                let why =
+                    name.hasPrefix("export ") ? "\"export\" is not understood: the agent gets no \(name.dropFirst(7))"
+                    : name.hasPrefix("\u{FEFF}") ? "a byte order mark begins the file: the agent gets no \(name.dropFirst())"
+                    : name.last?.isWhitespace == true ? "a space before \"=\": the agent gets no \(name.trimmingWhitespace())"
+                    : "\"\(name)\" is not a variable name"
+                problems.append("line \(index + 1): \(why)")
+                continue
+            }
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
-                value = String(value.dropFirst().dropLast())
+                problems.append("line \(index + 1): \(name)'s value is in quotes, which ecs-init passes on to the agent as part of it")
             }
-            guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-                problems.append("line \(index + 1): \"\(key)\" is not a variable name")
-                continue
-            }
-            values.append((key, value))
+            values.append((name, value))
         }
         return (values, problems)
     }

@@ -15,7 +15,8 @@ struct SystemFileError: Error, Sendable, CustomStringConvertible {
 
 /// Small blocking reads of regular files, /proc entries and symbolic links, with errno kept for the reason.
 enum SystemFile {
-    static func read(_ path: String, limit: Int = 16 << 20) throws(SystemFileError) -> [UInt8] {
+    /// The whole file; more than `limit` bytes is an error (EFBIG), never a silent cut.
+    static func read(_ path: String, limit: Int = 64 << 20) throws(SystemFileError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemFileError(path: path, errno: errno) }
         defer { close(fd) }
@@ -29,10 +30,11 @@ enum SystemFile {
                 if errno == EINTR { continue }
                 throw SystemFileError(path: path, errno: errno)
             }
-            if n == 0 { break }
+            if n == 0 { return result }
             result += chunk[0..<n]
         }
-        return result
+        // Cut short at the limit: a partial /proc/net/tcp would answer wrongly, so it is an error.
+        throw SystemFileError(path: path, errno: EFBIG)
     }
 
     static func readText(_ path: String) throws(SystemFileError) -> String {

@@ -26,7 +26,11 @@ struct CycleRunner {
     private var knownLedger: (ledger: RestartLedger, stamp: String?)?
     /// What the saved status.json says and when it was written: rewritten every cycle, but at most once a second
     /// unless it changed (intervals below a second are for tests and benchmarks).
-    private var savedStatus: (key: String, at: Date)?
+    private var savedStatus: (key: String, at: ContinuousClock.Instant)?
+    /// The ledger as this runner last decided it when it could not be saved (a full disk): kept and used while
+    /// the state file has not changed since, so that cooldown, budget and confirmation hold in this process.
+    private var unsavedLedger: (ledger: RestartLedger, fileStamp: String?)?
+    private var lastLedgerSaveError: String?
     /// Why the restart lock could not be taken, last time it was logged (logged when it changes).
     private var lastLockError: String?
     /// The same for instance metadata and for saving status.json: a lasting failure is logged when it starts or
@@ -106,7 +110,7 @@ struct CycleRunner {
         }
         ledger.trim(now: now())
         // Written when it changed, and once when there is no state file yet (first start, or a corrupt one moved aside).
-        if lock != nil, ledger != knownLedger?.ledger || knownLedger?.stamp == nil { persist(ledger) }
+        if lock != nil, ledger != knownLedger?.ledger || knownLedger?.stamp == nil || unsavedLedger != nil { persist(ledger) }
 
         let document = statusDocument(
             instance: instance, endpoints: endpoints, agentObservation: agentObservation, agent: agent,
@@ -114,10 +118,11 @@ struct CycleRunner {
         )
         noteFindings(document.findings)
         let statusKey = "\(document.health) \(document.summary) \(document.findings.map(\.id))"
-        if statusKey != savedStatus?.key || now().timeIntervalSince(savedStatus?.at ?? .distantPast) >= 1 {
+        // Monotonic: a wall clock stepped back must not freeze status.json.
+        if statusKey != savedStatus?.key || savedStatus.map({ ContinuousClock.now - $0.at >= .seconds(1) }) ?? true {
             do {
                 try store.saveStatus(document)
-                savedStatus = (statusKey, now())
+                savedStatus = (statusKey, ContinuousClock.now)
                 lastStatusSaveError = nil
             } catch {
                 let why = "\(error)"
@@ -175,6 +180,8 @@ struct CycleRunner {
 
     private mutating func currentLedger() -> RestartLedger {
         let stamp = store.ledgerStamp()
+        if let unsaved = unsavedLedger, unsaved.fileStamp == stamp { return unsaved.ledger }
+        unsavedLedger = nil  // the file changed (a rollout wrote it): it is the newer truth
         if let known = knownLedger, known.stamp == stamp, stamp != nil { return known.ledger }
         let ledger = store.loadLedger(logger: logger)
         knownLedger = (ledger, store.ledgerStamp())
@@ -185,8 +192,17 @@ struct CycleRunner {
         do {
             try store.saveLedger(ledger)
             knownLedger = (ledger, store.ledgerStamp())
+            unsavedLedger = nil
+            lastLedgerSaveError = nil
         } catch {
-            logger.error("cannot save the state file: \(error)", metadata: ["reason": "\(error)"])
+            unsavedLedger = (ledger, store.ledgerStamp())
+            let why = "\(error)"
+            if why != lastLedgerSaveError {
+                logger.error(
+                    "cannot save the state file, keeping the restart history in memory: \(why)", metadata: ["reason": "\(why)"]
+                )
+            }
+            lastLedgerSaveError = why
         }
     }
 

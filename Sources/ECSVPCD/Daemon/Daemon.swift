@@ -50,7 +50,17 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
                 let control = ControlServer(
                     path: settings.controlSocket, statusGroup: settings.statusGroup, handler: self, logger: logger
                 )
-                group.addTask { try await control.run() }
+                group.addTask { [logger] in
+                    // Without its socket the daemon still does its work; `ecsvpcd status` then reads status.json.
+                    do {
+                        try await control.run()
+                    } catch where !Task.isCancelled {
+                        logger.error(
+                            "the control socket failed, so ecsvpcd status shows the saved status only: \(error)",
+                            metadata: ["path": "\(settings.controlSocket)"]
+                        )
+                    }
+                }
                 defer { pinger.stop() }
                 try await self.loop()
                 group.cancelAll()

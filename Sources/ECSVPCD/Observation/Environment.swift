@@ -76,8 +76,11 @@ public struct ObservationEnvironment: Sendable {
         _ instance: InstanceContext, endpointAddresses: Set<IPAddress>
     ) async -> (AgentObservation, AgentAssessment) {
         let observation = await agentObserver.observe()
-        let proxy = names(for: instance).filter { $0.service != .extra }.lazy
-            .compactMap { agentProxy(forHost: $0.name, port: 443, settings: observation.settings) }.first
+        // The websockets dial the cell their poll endpoint names (ecs-a-4.REGION.SUFFIX, ecs-t-4…), not ecs-a
+        // itself: a NO_PROXY that lists only ecs-a.REGION.SUFFIX exempts neither, so a cell name is asked too.
+        let cells = ["ecs-a-1", "ecs-t-1"].map { "\($0).\(instance.region).\(instance.dnsSuffix)" }
+        let hosts = names(for: instance).filter { $0.service != .extra }.map(\.name) + cells
+        let proxy = hosts.lazy.compactMap { agentProxy(forHost: $0, port: 443, settings: observation.settings) }.first
         let assessment = AgentAssessment(
             observation: observation,
             classifier: classifier(for: instance),
