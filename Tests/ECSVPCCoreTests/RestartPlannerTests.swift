@@ -410,20 +410,18 @@ struct RestartUnseenConnectionsTests {
         #expect(harness.decide(agent: agent) == .idle(reason: "the agent started after the endpoints were first confirmed"))
     }
 
-    @Test("times recorded ahead of a wall clock that stepped back are taken as now: cooldown and budget from now")
-    func clockSteppedBack() {
-        var harness = PlannerHarness(policy: .fleetDefault(window: .zero, cooldown: .seconds(3600), budget: 1))
+    @Test("a restart recorded at a time later than now (a clock behind at boot) keeps its cooldown, the safe way")
+    func futureRecordHoldsTheCooldown() {
+        var harness = PlannerHarness(policy: .fleetDefault(window: .zero, cooldown: .seconds(3600), budget: 3))
         _ = harness.confirm()
-        let now = harness.clock.now
-        harness.ledger.confirmedAt = now.addingTimeInterval(2 * 86400)
-        harness.ledger.firstConfirmedAt = now.addingTimeInterval(2 * 86400)
-        harness.recordRestart(at: now.addingTimeInterval(2 * 86400))
-        _ = harness.decide()
-        #expect(harness.ledger.confirmedAt == now)
-        #expect(harness.ledger.firstConfirmedAt == now)
-        #expect(harness.ledger.history.map(\.at) == [now])
-        harness.clock.advance(by: 86400 + 1)
-        #expect(harness.decide().isRestart, "cooldown and budget counted from now, not from two days ahead")
+        let later = harness.clock.now.addingTimeInterval(600)
+        harness.recordRestart(at: later)
+        guard case .coolingDown(let until, _) = harness.decide() else {
+            Issue.record("expected the cooldown")
+            return
+        }
+        #expect(until == later.addingTimeInterval(3600))
+        #expect(harness.ledger.history.map(\.at) == [later], "the record is not rewritten")
     }
 
     @Test("a state file's huge or negative count does not trap, and confirms on the next observation or counts again")

@@ -267,12 +267,17 @@ struct DaemonTests {
         let scenario = try await Self.scenario(["ECSVPCD_RESTART_WINDOW": "1h"])
         defer { scenario.stop() }
         try await scenario.startDaemon()
-        var ledger = scenario.ledger() ?? RestartLedger()
-        ledger.inFlight = RestartLedger.InFlight(
-            startedAt: Date(timeIntervalSinceNow: -5), via: "docker", reason: "test: a rollout killed mid-restart",
-            previousAgentStart: nil
-        )
-        try StateStore(directory: scenario.stateDir).saveLedger(ledger)
+        // Written under the restart lock, as a rollout does: the daemon reads and writes the ledger under it too.
+        do {
+            let lock = try #require(try await RestartLock.acquire(stateDir: scenario.stateDir, wait: .seconds(10)))
+            var ledger = scenario.ledger() ?? RestartLedger()
+            ledger.inFlight = RestartLedger.InFlight(
+                startedAt: Date(timeIntervalSinceNow: -5), via: "docker", reason: "test: a rollout killed mid-restart",
+                previousAgentStart: nil
+            )
+            try StateStore(directory: scenario.stateDir).saveLedger(ledger)
+            withExtendedLifetime(lock) {}
+        }
         let record = try await scenario.waitForRestart()
         #expect(record.result == "interrupted")
         #expect(record.detail?.contains("found by ecsvpcd") == true, "\(record)")

@@ -89,7 +89,7 @@ struct SystemdUnitTests {
         let unit = try #require(try Self.settings()["Unit"])
         #expect(
             unit["After"]?.joined(separator: " ").split(separator: " ").sorted() == [
-                "docker.service", "network-online.target",
+                "docker.service", "network-online.target", "time-sync.target",
             ]
         )
         #expect(unit["Wants"]?.contains("network-online.target") == true)

@@ -91,7 +91,8 @@ public struct AgentAssessment: Sendable {
                 message: "The agent reaches ECS through the proxy \(proxy) (HTTPS_PROXY/HTTP_PROXY in the agent's "
                     + "config, NO_PROXY does not cover the ECS names), so the VPC endpoints do not help it; "
                     + "ecsvpcd will not restart it",
-                hint: "Add the ECS names, or .amazonaws.com, to NO_PROXY in /etc/ecs/ecs.config (e.g. "
+                // Not the three names alone: the websockets dial the cells the poll endpoint names (ecs-a-4…).
+                hint: "Add .amazonaws.com (or .REGION.amazonaws.com) to NO_PROXY in /etc/ecs/ecs.config (e.g. "
                     + "NO_PROXY=169.254.169.254,169.254.170.2,/var/run/docker.sock,.amazonaws.com), or make the proxy "
                     + "resolve them to the endpoints; then restart the agent."
             ))

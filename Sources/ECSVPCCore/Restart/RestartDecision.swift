@@ -79,11 +79,9 @@ public struct RestartPlanner: Sendable {
         ledger: inout RestartLedger,
         force: Bool = false
     ) -> RestartDecision {
-        // A wall clock stepped back (NTP at boot, a restored VM) leaves recorded times in the future, which would
-        // hold the slot, the cooldown and the budget for as long: they are taken as now.
-        if let at = ledger.confirmedAt, at > now { ledger.confirmedAt = now }
-        if let at = ledger.firstConfirmedAt, at > now { ledger.firstConfirmedAt = now }
-        for index in ledger.history.indices where ledger.history[index].at > now { ledger.history[index].at = now }
+        // Recorded times later than now (a wall clock stepped back, or one behind at boot before NTP) are kept as
+        // they are: they only hold the slot, the cooldown and the budget longer, the safe way. Taking them as now
+        // would lose a real cooldown when a clock behind at boot is set right later.
 
         // A state file from before firstConfirmedAt was kept: its confirmation is the first one known.
         if ledger.firstConfirmedAt == nil, let confirmed = ledger.confirmedAt { ledger.firstConfirmedAt = confirmed }

@@ -10,7 +10,9 @@ import Synchronization
 /// `ApiVersion` is spoken to with unversioned paths. The version is kept until a call fails (the engine may have
 /// been replaced by another version), so a daemon cycle's inspect is one request, not two.
 public struct DockerEngine: Sendable {
-    /// The newest API version whose replies this client has been checked against.
+    /// The newest API version this client asks for (its replies checked against). An engine that no longer
+    /// serves it (Docker 29: 1.44 and up) is spoken to at its own minimum within 1.x: the few fields and calls
+    /// used (inspect's Id, State.Running, Pid, StartedAt; restart; start) have not changed since 1.24.
     public static let maxAPIVersion = DockerAPIVersion(major: 1, minor: 43)
 
     public var target: HTTPTarget

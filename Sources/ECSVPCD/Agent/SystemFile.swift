@@ -33,8 +33,13 @@ enum SystemFile {
             if n == 0 { return result }
             result += chunk[0..<n]
         }
-        // Cut short at the limit: a partial /proc/net/tcp would answer wrongly, so it is an error.
-        throw SystemFileError(path: path, errno: EFBIG)
+        // At the limit: fine if that was the end, else an error (a partial /proc/net/tcp would answer wrongly).
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 1) }
+            if n < 0, errno == EINTR { continue }
+            if n == 0 { return result }
+            throw SystemFileError(path: path, errno: n < 0 ? errno : EFBIG)
+        }
     }
 
     static func readText(_ path: String) throws(SystemFileError) -> String {

@@ -62,7 +62,7 @@ struct CycleRunner {
         // at boot, a rollout holding the lock), before instance metadata is asked.
         if lock != nil, ledger.inFlight != nil {
             await restarter.recoverInterruptedRestart(&ledger, foundBy: "ecsvpcd")
-            knownLedger = (ledger, store.ledgerStamp())
+            persist(ledger)  // kept in memory if it cannot be saved, like any ledger
         }
         guard let instance = await loadInstance() else {
             return (unknownInstanceDocument(), ledger)
@@ -144,6 +144,11 @@ struct CycleRunner {
         lastLockError = previous.lastLockError
         lastInstanceError = previous.lastInstanceError
         lastStatusSaveError = previous.lastStatusSaveError
+        // A ledger that could not be saved is this process's only record of a restart: kept through a reload.
+        if previous.settings.stateDir == settings.stateDir {
+            unsavedLedger = previous.unsavedLedger
+            lastLedgerSaveError = previous.lastLedgerSaveError
+        }
     }
 
     // MARK: Acting
