@@ -148,18 +148,23 @@ struct AgentDockerEngineTests {
 
 @Suite("Docker Engine API version, against a canned engine")
 struct DockerVersionNegotiationTests {
+    /// An engine on a unix socket in `dir` whose /version gives `version`; `reply` answers other requests first
+    /// (nil: on to the default), every other request is 404 No such container.
+    static func cannedEngine(
+        in dir: TemporaryDirectory, version: String, reply: @escaping @Sendable (String) -> [UInt8]? = { _ in nil }
+    ) async throws -> CannedHTTPServer {
+        try await CannedHTTPServer(unixPath: dir.file("docker.sock")) { request in
+            if request.hasPrefix("GET /version ") { return httpReply("200 OK", version) }
+            return reply(request) ?? httpReply("404 Not Found", #"{"message":"No such container"}"#)
+        }
+    }
+
     @Test("an engine that dropped the older 1.x versions (Docker 29: 1.44 and up) is spoken to at its minimum")
     func newerMinimum() async throws {
         let dir = try TemporaryDirectory()
-        let path = dir.file("docker.sock")
-        let server = try await CannedHTTPServer(unixPath: path) { request in
-            if request.hasPrefix("GET /version ") {
-                return httpReply("200 OK", #"{"ApiVersion":"1.52","MinAPIVersion":"1.44"}"#)
-            }
-            return httpReply("404 Not Found", #"{"message":"No such container"}"#)
-        }
+        let server = try await Self.cannedEngine(in: dir, version: #"{"ApiVersion":"1.52","MinAPIVersion":"1.44"}"#)
         defer { Task { await server.close() } }
-        let engine = DockerEngine(target: .unix(path: path))
+        let engine = DockerEngine(target: .unix(path: dir.file("docker.sock")))
         #expect(try await engine.negotiateVersion() == DockerAPIVersion(major: 1, minor: 44))
         #expect(try await engine.inspect("ecs-agent") == nil)
         #expect(server.received.contains { $0.hasPrefix("GET /v1.44/containers/ecs-agent/json ") }, "\(server.received)")
@@ -168,18 +173,12 @@ struct DockerVersionNegotiationTests {
     @Test("negotiates the API version once, and again after a failed call")
     func negotiatesOnce() async throws {
         let dir = try TemporaryDirectory()
-        let path = dir.file("docker.sock")
-        let server = try await CannedHTTPServer(unixPath: path) { request in
-            if request.hasPrefix("GET /version ") {
-                return httpReply("200 OK", #"{"ApiVersion":"1.45","MinAPIVersion":"1.24"}"#)
-            }
-            if request.hasPrefix("GET /v1.43/containers/broken/json ") {
-                return httpReply("500 Internal Server Error", #"{"message":"boom"}"#)
-            }
-            return httpReply("404 Not Found", #"{"message":"No such container"}"#)
+        let server = try await Self.cannedEngine(in: dir, version: #"{"ApiVersion":"1.45","MinAPIVersion":"1.24"}"#) { request in
+            request.hasPrefix("GET /v1.43/containers/broken/json ")
+                ? httpReply("500 Internal Server Error", #"{"message":"boom"}"#) : nil
         }
         defer { Task { await server.close() } }
-        let engine = DockerEngine(target: .unix(path: path))
+        let engine = DockerEngine(target: .unix(path: dir.file("docker.sock")))
         let versionRequests = { server.received.filter { $0.hasPrefix("GET /version ") }.count }
 
         #expect(try await engine.inspect("gone") == nil)

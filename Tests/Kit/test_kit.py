@@ -228,27 +228,28 @@ def test_install_document_fetches_and_installs_the_package(source, manager, tmp_
     assert "ecsvpcd 1.0.0" in result.stdout
 
 
-def test_install_document_rolls_back_to_an_older_rpm(tmp_path):
-    # dnf install of an older file than the installed one does nothing and exits 0: the document downgrades.
+def install_rpm_over(tmp_path, marker, content):
+    """Runs the install document on ecsvpcd-1.0.0-1.x86_64.rpm with the fakes' state file `marker` holding
+    `content`; returns the result and the dnf calls."""
     bin_dir, log = install_fakes(tmp_path, "dnf")
-    (tmp_path / "newer-installed").write_text("")
+    (tmp_path / marker).write_text(content)
     document = load(DOCUMENTS["install"])
     source = "https://example.com/dist/ecsvpcd-1.0.0-1.x86_64.rpm"
     result = run_script(render(document, {"PackageSource": source}), f"{bin_dir}:/usr/bin:/bin", tmp_path)
     assert result.returncode == 0, result.stderr
-    calls = [c for c in log.read_text().splitlines() if c.startswith("dnf ")]
+    return result, [c for c in log.read_text().splitlines() if c.startswith("dnf ")]
+
+
+def test_install_document_rolls_back_to_an_older_rpm(tmp_path):
+    # dnf install of an older file than the installed one does nothing and exits 0: the document downgrades.
+    _, calls = install_rpm_over(tmp_path, "newer-installed", "")
     assert [c.split()[1] for c in calls] == ["install", "downgrade"], calls
 
 
 def test_install_document_skips_a_package_already_installed(tmp_path):
-    bin_dir, log = install_fakes(tmp_path, "dnf")
-    (tmp_path / "installed").write_text("ecsvpcd-1.0.0-1.x86_64\n")
-    document = load(DOCUMENTS["install"])
-    source = "https://example.com/dist/ecsvpcd-1.0.0-1.x86_64.rpm"
-    result = run_script(render(document, {"PackageSource": source}), f"{bin_dir}:/usr/bin:/bin", tmp_path)
-    assert result.returncode == 0, result.stderr
+    result, calls = install_rpm_over(tmp_path, "installed", "ecsvpcd-1.0.0-1.x86_64\n")
     assert "ecsvpcd-1.0.0-1.x86_64 is already installed" in result.stdout
-    assert not [c for c in log.read_text().splitlines() if c.startswith("dnf ")]
+    assert not calls
 
 
 def test_install_document_fails_when_the_service_is_not_active(tmp_path):

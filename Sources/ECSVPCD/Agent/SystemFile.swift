@@ -24,7 +24,7 @@ enum SystemFile {
         // 4 KiB at a time (a /proc file hands out a page per read anyway): these files are small, and a 64 KiB
         // zeroed buffer per read (a daemon reads a few every cycle) kept that much more of the heap resident.
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while result.count < limit {
+        while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -32,13 +32,8 @@ enum SystemFile {
             }
             if n == 0 { return result }
             result += chunk[0..<n]
-        }
-        // At the limit: fine if that was the end, else an error (a partial /proc/net/tcp would answer wrongly).
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 1) }
-            if n < 0, errno == EINTR { continue }
-            if n == 0 { return result }
-            throw SystemFileError(path: path, errno: n < 0 ? errno : EFBIG)
+            // Past the limit is an error, not a cut: a partial /proc/net/tcp would answer wrongly.
+            if result.count > limit { throw SystemFileError(path: path, errno: EFBIG) }
         }
     }
 

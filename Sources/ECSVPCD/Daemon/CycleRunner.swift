@@ -30,13 +30,12 @@ struct CycleRunner {
     /// The ledger as this runner last decided it when it could not be saved (a full disk): kept and used while
     /// the state file has not changed since, so that cooldown, budget and confirmation hold in this process.
     private var unsavedLedger: (ledger: RestartLedger, fileStamp: String?)?
-    private var lastLedgerSaveError: String?
-    /// Why the restart lock could not be taken, last time it was logged (logged when it changes).
-    private var lastLockError: String?
-    /// The same for instance metadata and for saving status.json: a lasting failure is logged when it starts or
-    /// changes, not every cycle.
-    private var lastInstanceError: String?
-    private var lastStatusSaveError: String?
+    /// Lasting failures (saving state.json or status.json, taking the restart lock, instance metadata): each is
+    /// logged when it starts or changes, not every cycle. Shared with the runner that replaces this one on reload.
+    private var ledgerSaveProblems = RepeatSuppressor()
+    private var statusSaveProblems = RepeatSuppressor()
+    private var lockProblems = RepeatSuppressor()
+    private var instanceProblems = RepeatSuppressor()
 
     init(
         settings: Settings, logger: Logger, verifyDeadline: Duration, now: @escaping @Sendable () -> Date,
@@ -89,7 +88,6 @@ struct CycleRunner {
         }
         // A restart decision is told by the restarter ("restarting the ECS agent via …") or, when none is made,
         // as the blocked decision it turns into: said once however many cycles it lasts.
-        if case .restart = decision {} else { noteDecision(decision) }
         if case .restart(let reason) = decision {
             let outcome = await restarter.restart(
                 reason: reason, observation: agentObservation, instance: instance,
@@ -107,6 +105,8 @@ struct CycleRunner {
                 decision = .blocked(reason: reason + "; not restarted: " + why)
                 noteDecision(decision)
             }
+        } else {
+            noteDecision(decision)
         }
         ledger.trim(now: now())
         // Written when it changed, and once when there is no state file yet (first start, or a corrupt one moved aside).
@@ -123,11 +123,9 @@ struct CycleRunner {
             do {
                 try store.saveStatus(document)
                 savedStatus = (statusKey, ContinuousClock.now)
-                lastStatusSaveError = nil
+                _ = statusSaveProblems.isNew(nil)
             } catch {
-                let why = "\(error)"
-                if why != lastStatusSaveError { logger.warning("cannot save the status document: \(why)") }
-                lastStatusSaveError = why
+                if statusSaveProblems.isNew("\(error)") { logger.warning("cannot save the status document: \(error)") }
             }
         }
         withExtendedLifetime(lock) {}
@@ -141,13 +139,13 @@ struct CycleRunner {
         configurationSince = previous.configurationSince
         lastDecisionState = previous.lastDecisionState
         lastFindingIDs = previous.lastFindingIDs
-        lastLockError = previous.lastLockError
-        lastInstanceError = previous.lastInstanceError
-        lastStatusSaveError = previous.lastStatusSaveError
+        lockProblems = previous.lockProblems
+        instanceProblems = previous.instanceProblems
+        statusSaveProblems = previous.statusSaveProblems
         // A ledger that could not be saved is this process's only record of a restart: kept through a reload.
         if previous.settings.stateDir == settings.stateDir {
             unsavedLedger = previous.unsavedLedger
-            lastLedgerSaveError = previous.lastLedgerSaveError
+            ledgerSaveProblems = previous.ledgerSaveProblems
         }
     }
 
@@ -164,20 +162,13 @@ struct CycleRunner {
     /// be taken at all (the state directory cannot be created or locked; logged when the reason changes).
     private mutating func takeRestartLock() async -> (RestartLock?, String) {
         do {
-            if let lock = try await RestartLock.acquire(stateDir: settings.stateDir, wait: .zero) {
-                lastLockError = nil
-                return (lock, "")
-            }
-            lastLockError = nil
-            return (nil, "another ecsvpcd (a rollout) holds the restart lock; deciding next cycle")
+            let lock = try await RestartLock.acquire(stateDir: settings.stateDir, wait: .zero)
+            _ = lockProblems.isNew(nil)
+            return (lock, lock == nil ? "another ecsvpcd (a rollout) holds the restart lock; deciding next cycle" : "")
         } catch {
             let why = "\(error)"
-            if why != lastLockError {
-                logger.error(
-                    "cannot take the restart lock, so no restart is decided: \(why)",
-                    metadata: ["reason": "\(why)"]
-                )
-                lastLockError = why
+            if lockProblems.isNew(why) {
+                logger.error("cannot take the restart lock, so no restart is decided: \(why)", metadata: ["reason": "\(why)"])
             }
             return (nil, "the restart lock cannot be taken (\(why)); check that ECSVPCD_STATE_DIR is writable")
         }
@@ -198,16 +189,15 @@ struct CycleRunner {
             try store.saveLedger(ledger)
             knownLedger = (ledger, store.ledgerStamp())
             unsavedLedger = nil
-            lastLedgerSaveError = nil
+            _ = ledgerSaveProblems.isNew(nil)
         } catch {
             unsavedLedger = (ledger, store.ledgerStamp())
             let why = "\(error)"
-            if why != lastLedgerSaveError {
+            if ledgerSaveProblems.isNew(why) {
                 logger.error(
                     "cannot save the state file, keeping the restart history in memory: \(why)", metadata: ["reason": "\(why)"]
                 )
             }
-            lastLedgerSaveError = why
         }
     }
 
@@ -218,13 +208,10 @@ struct CycleRunner {
         do {
             let loaded = try await environment.loadInstance()
             instance = loaded
-            if lastInstanceError != nil { logger.notice("instance context learned: region \(loaded.region)") }
-            lastInstanceError = nil
+            if instanceProblems.isNew(nil) { logger.notice("instance context learned: region \(loaded.region)") }
             return loaded
         } catch {
-            let why = "\(error)"
-            if why != lastInstanceError { logger.error("\(why)", metadata: ["reason": "instance context unknown"]) }
-            lastInstanceError = why
+            if instanceProblems.isNew("\(error)") { logger.error("\(error)", metadata: ["reason": "instance context unknown"]) }
             return nil
         }
     }

@@ -136,8 +136,11 @@ public struct Rollout: Sendable {
         )
         ledger.trim(now: Date())
         try? store.saveLedger(ledger)
-        guard case .attempted(let record) = attempt else {
-            let why = if case .notAttempted(let why) = attempt { why } else { observation.supervisorDetail }
+        let record: StatusDocument.RestartRecord
+        switch attempt {
+        case .attempted(let made):
+            record = made
+        case .notAttempted(let why):
             return outcome("not-restarted", 2, "no way to restart the agent: \(why)", instance, endpoints.configuration, nil, findings)
         }
         if record.result == "verified" {
