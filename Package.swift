@@ -30,6 +30,7 @@ let package = Package(
             dependencies: [
                 "ECSVPCCore",
                 "CSystemd",
+                "CProcessMemory",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -38,6 +39,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // The C heap in use (mallinfo2), for the daemon's footprint in its status.
+        .target(name: "CProcessMemory"),
         // Pins glibc symbol versions so that a binary built on a newer glibc loads on glibc 2.34 (Amazon Linux 2023).
         .target(name: "CGlibcCompat"),
         .executableTarget(

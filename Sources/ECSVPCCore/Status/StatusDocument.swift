@@ -90,6 +90,27 @@ public struct StatusDocument: Hashable, Sendable, Codable {
         }
     }
 
+    /// What the daemon itself costs, measured when a status is asked for: a daemon that runs for months must stay
+    /// flat, and this is how an operator (and the memory test) sees that it does.
+    public struct Process: Hashable, Sendable, Codable {
+        public var pid: Int32
+        /// Cycles completed since the daemon started.
+        public var cycles: Int
+        /// Bytes of the C heap in use (glibc `mallinfo2().uordblks`, every arena).
+        public var heapInUseBytes: Int
+        /// Anonymous and resident memory from `/proc/self/smaps_rollup`, KiB; nil where it cannot be read.
+        public var anonymousKiB: Int?
+        public var rssKiB: Int?
+
+        public init(pid: Int32, cycles: Int, heapInUseBytes: Int, anonymousKiB: Int?, rssKiB: Int?) {
+            self.pid = pid
+            self.cycles = cycles
+            self.heapInUseBytes = heapInUseBytes
+            self.anonymousKiB = anonymousKiB
+            self.rssKiB = rssKiB
+        }
+    }
+
     public var schema: Int = StatusDocument.currentSchema
     /// `check`, `daemon`, `rollout`, or `saved-state`.
     public var source: String
@@ -104,6 +125,8 @@ public struct StatusDocument: Hashable, Sendable, Codable {
     public var restart: Restart?
     public var findings: [Finding]
     public var updatedAt: Date
+    /// The running daemon's own footprint (control-socket status only).
+    public var process: Process?
 
     public init(
         source: String, health: Health, summary: String, instance: Instance, endpoints: [EndpointReport],

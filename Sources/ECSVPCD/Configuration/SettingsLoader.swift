@@ -26,11 +26,11 @@ public enum SettingsLoader {
         if FileManager.default.fileExists(atPath: path) {
             let data: Data
             do {
-                data = try Data(contentsOf: URL(fileURLWithPath: path))
+                data = Data(try SystemFile.read(path))
             } catch {
                 throw ConfigurationError(
                     code: .unreadable, source: path, line: nil, key: nil,
-                    detail: "cannot read the file (\(error)); check its permissions"
+                    detail: "cannot read the file (\(String(cString: strerror(error.errno)))); check its permissions"
                 )
             }
             guard let text = String(data: data, encoding: .utf8) else {

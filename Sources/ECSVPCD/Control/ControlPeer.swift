@@ -18,7 +18,7 @@ public struct ControlPeer: Sendable, Hashable, CustomStringConvertible {
     /// The peer's supplementary groups from `/proc/PID/status` (`Groups:`), or nil when the process is gone
     /// or is no longer the one that connected (its real uid differs: the pid was reused).
     public func supplementaryGroups(procRoot: String = "/proc") -> [UInt32]? {
-        guard let text = try? String(contentsOfFile: "\(procRoot)/\(pid)/status", encoding: .utf8) else { return nil }
+        guard let text = try? SystemFile.readText("\(procRoot)/\(pid)/status") else { return nil }
         return Self.supplementaryGroups(status: text, uid: uid)
     }
 

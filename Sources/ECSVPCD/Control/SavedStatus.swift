@@ -40,9 +40,9 @@ public enum SavedStatus {
             return .absent
         }
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = Data(try SystemFile.read(path))
         } catch {
-            return .unreadable(message: "\(path): cannot read the saved status: \(error)")
+            return .unreadable(message: "cannot read the saved status: \(error)")
         }
         do {
             let document = try StatusDocument.decoder().decode(StatusDocument.self, from: data)

@@ -94,6 +94,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
             pinger.cycleEnded()
             force = nil
             await shared.publish(document, ledger: ledger, policy: RestartPolicy(settings))
+            await shared.cycleCompleted()
             if readyPending {
                 notifier.ready(status: document.summary)
                 readyPending = false
@@ -158,7 +159,9 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
     // MARK: Control socket
 
     public func status() async -> StatusDocument {
-        await shared.document ?? StatusDocument.starting(now: now())
+        var document = await shared.document ?? StatusDocument.starting(now: now())
+        document.process = ProcessFootprint.measure(cycles: await shared.cycles)
+        return document
     }
 
     public func reprobe() async -> Result<String, ControlFailure> {
@@ -182,6 +185,8 @@ actor DaemonShared {
     var document: StatusDocument?
     var ledger = RestartLedger()
     var policy: RestartPolicy
+    /// Cycles completed since the start.
+    private(set) var cycles = 0
 
     init(settings: Settings) {
         self.settings = settings
@@ -192,6 +197,10 @@ actor DaemonShared {
         self.document = document
         self.ledger = ledger
         self.policy = policy
+    }
+
+    func cycleCompleted() {
+        cycles += 1
     }
 
     func update(settings: Settings) {

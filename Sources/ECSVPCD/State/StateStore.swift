@@ -26,7 +26,7 @@ public struct StateStore: Sendable {
     public func loadLedger(logger: Logger) -> RestartLedger {
         guard FileManager.default.fileExists(atPath: statePath) else { return RestartLedger() }
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: statePath))
+            let data = Data(try SystemFile.read(statePath))
             let file = try StatusDocument.decoder().decode(StateFile.self, from: data)
             guard file.schema == 1 else {
                 throw StateError(detail: "schema \(file.schema) is not one this version reads (1)")
