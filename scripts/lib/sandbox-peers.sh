@@ -131,14 +131,20 @@ sandbox_flip_dns() { # DIR public|vpc
     sandbox_wait_dns "$1"
 }
 
-# The configuration that points ecsvpcd at these peers only.
+# The configuration that points ecsvpcd at these peers only. Every path an instance takes stays on: the hosts file
+# is an empty one of ours (not off: an empty hosts file once leaked 4 KiB a read), resolv.conf is ours naming the
+# sandbox's dnsmasq, and the Amazon-provided resolver compared with it is that dnsmasq too.
 sandbox_write_config() { # DIR
+    mkdir -p "$1"
+    : >"$1/hosts-empty"
+    printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$SANDBOX_DNS" >"$1/resolv.conf"
     cat <<CONF
 # The sandbox's peers, all on loopback.
 ECSVPCD_IMDS_ENDPOINT=http://$SANDBOX_IMDS
+ECSVPCD_RESOLV_CONF=$1/resolv.conf
 ECSVPCD_DNS_SERVERS=$SANDBOX_DNS
-ECSVPCD_HOSTS_FILE=off
-ECSVPCD_AMAZON_DNS=off
+ECSVPCD_HOSTS_FILE=$1/hosts-empty
+ECSVPCD_AMAZON_DNS=$SANDBOX_DNS
 ECSVPCD_PROBE_PORT=$SANDBOX_PORT
 ECSVPCD_STATE_DIR=$1/state
 ECSVPCD_RUNTIME_DIR=$1/run

@@ -44,7 +44,7 @@ public actor InstanceMetadataClient {
         for attempt in 0..<attempts {
             if attempt > 0 {
                 // 100 ms, 200 ms, 400 ms …: enough for a busy metadata service, short for a one-shot check.
-                try? await Task.sleep(for: .milliseconds(100 << (attempt - 1)))
+                try? await LoopSleep.sleep(for: .milliseconds(100 << (attempt - 1)))
             }
             let currentToken: String
             do {

@@ -25,7 +25,7 @@ public final class RestartLock: Sendable {
                 close(fd)
                 return nil
             }
-            try await Task.sleep(for: .milliseconds(200))
+            try await LoopSleep.sleep(for: .milliseconds(200))
         }
     }
 
