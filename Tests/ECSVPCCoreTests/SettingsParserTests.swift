@@ -53,6 +53,9 @@ private let validSettings: [ValidSetting] = [
     },
     ValidSetting(key: "ECSVPCD_AGENT_CONFIG", value: "/etc/ecs/ecs.config") { $0.agentConfig == ["/etc/ecs/ecs.config"] },
     ValidSetting(key: "ECSVPCD_RESTART", value: "never") { $0.restart == .never },
+    ValidSetting(key: "ECSVPCD_RESTART", value: "always") { $0.restart == .always },
+    ValidSetting(key: "ECSVPCD_AGENT_LOG", value: "/var/log/ecs/ecs-agent.log") { $0.agentLog == "/var/log/ecs/ecs-agent.log" },
+    ValidSetting(key: "ECSVPCD_AGENT_LOG", value: "off") { $0.agentLog == nil },
     ValidSetting(key: "ECSVPCD_RESTART_VIA", value: "docker") { $0.restartVia == .docker },
     ValidSetting(key: "ECSVPCD_RESTART_WINDOW", value: "0") { $0.restartWindow == .zero },
     ValidSetting(key: "ECSVPCD_RESTART_COOLDOWN", value: "2h") { $0.restartCooldown == .seconds(7200) },
@@ -110,8 +113,9 @@ private let badSettings: [BadSetting] = [
     BadSetting(key: "ECSVPCD_AGENT_INTROSPECTION", value: "http://127.0.0.1:51678:1", expected: "an http:// URL"),
     BadSetting(key: "ECSVPCD_AGENT_INTROSPECTION", value: "http://::1:51678", expected: "an http:// URL"),
     BadSetting(key: "ECSVPCD_AGENT_CONFIG", value: "/etc/ecs/ecs.config,ecs.config", expected: "a comma list of absolute paths"),
-    BadSetting(key: "ECSVPCD_RESTART", value: "yes", expected: "auto or never"),
-    BadSetting(key: "ECSVPCD_RESTART", value: "Never", expected: "auto or never"),
+    BadSetting(key: "ECSVPCD_AGENT_LOG", value: "ecs-agent.log", expected: "an absolute path, or off"),
+    BadSetting(key: "ECSVPCD_RESTART", value: "yes", expected: "auto, always or never"),
+    BadSetting(key: "ECSVPCD_RESTART", value: "Never", expected: "auto, always or never"),
     BadSetting(key: "ECSVPCD_RESTART_VIA", value: "ssh", expected: "auto, systemd or docker"),
     BadSetting(key: "ECSVPCD_RESTART_WINDOW", value: "2d", expected: "a duration up to 24h"),
     BadSetting(key: "ECSVPCD_RESTART_COOLDOWN", value: "8d", expected: "a duration up to 7d"),
@@ -159,7 +163,7 @@ struct SettingsParserTests {
         #expect(settings.agentContainer == "ecs-agent")
         #expect(settings.agentUnit == "ecs.service")
         #expect(settings.agentIntrospection == "http://127.0.0.1:51678")
-        #expect(settings.agentConfig == ["/var/lib/ecs/ecs.config", "/etc/ecs/ecs.config"])
+        #expect(settings.agentConfig == ["/var/lib/ecs/ecs.config", "/etc/ecs/ecs.config", "/etc/ecs/ecs.config.json"])
         #expect(settings.restart == .auto)
         #expect(settings.restartVia == .auto)
         #expect(settings.restartWindow == .seconds(600))

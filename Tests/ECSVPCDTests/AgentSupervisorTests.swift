@@ -6,11 +6,12 @@ import Testing
 @Suite("Agent supervisor")
 struct AgentSupervisorTests {
     @Test(
-        "chooses the restart path from the setting and the unit's state",
+        "chooses the restart path from the setting and the unit's state (a container run by hand, no ecs-init)",
         arguments: [
             (RestartVia.auto, AgentUnitState.active, RestartPath?.some(.systemd)),
-            (.auto, .notActive("inactive"), .docker),
-            (.auto, .notActive("failed"), .docker),
+            // A loaded unit is restarted through systemd whatever its state: RestartUnit starts it again.
+            (.auto, .notActive("inactive"), .systemd),
+            (.auto, .notActive("failed"), .systemd),
             (.auto, .absent, .docker),
             (.auto, .busUnavailable("no system bus"), .docker),
             // systemd there but not answering (dbus restarting, denied, timeout): ecs.service may supervise the
@@ -28,7 +29,9 @@ struct AgentSupervisorTests {
         ]
     )
     func choice(via: RestartVia, state: AgentUnitState, expected: RestartPath?) {
-        let (path, detail) = chooseRestartPath(via: via, unit: "ecs.service", state: state)
+        let (path, detail) = chooseRestartPath(
+            via: via, unit: "ecs.service", state: state, container: .notEcsInit, ecsInit: .notRunning
+        )
         #expect(path == expected)
         #expect(!detail.isEmpty)
         if case .busUnavailable = state, via != .docker { #expect(detail.contains("no system bus")) }

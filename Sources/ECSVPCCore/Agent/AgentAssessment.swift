@@ -16,13 +16,19 @@ public struct AgentFacts: Hashable, Sendable {
     public var connections: AgentConnectionState
     /// The agent reaches ECS through an HTTP(S) proxy, so the host's endpoints do not matter to it.
     public var viaProxy: Bool
+    /// Its cell hosts as its log names them, nil when no log was read.
+    public var cells: AgentCellFacts?
 
-    public init(exists: Bool, running: Bool, startedAt: Date?, connections: AgentConnectionState, viaProxy: Bool) {
+    public init(
+        exists: Bool, running: Bool, startedAt: Date?, connections: AgentConnectionState, viaProxy: Bool,
+        cells: AgentCellFacts? = nil
+    ) {
         self.exists = exists
         self.running = running
         self.startedAt = startedAt
         self.connections = connections
         self.viaProxy = viaProxy
+        self.cells = cells
     }
 }
 
@@ -32,6 +38,8 @@ public struct AgentAssessment: Sendable {
     public var remoteAddresses: [IPAddress]
     public var connectionsDetail: String?
     public var findings: [Finding]
+    /// The cell hosts from the agent's log, resolved and probed; nil when no log was read.
+    public var cells: [AgentCellReport]?
 
     /// - Parameters:
     ///   - proxy: the proxy the agent uses for the ECS names (nil: none), decided by the adapter that knows the
@@ -39,12 +47,21 @@ public struct AgentAssessment: Sendable {
     ///   - region: this instance's region, to judge `ECS_BACKEND_HOST`.
     ///   - endpointAddresses: the endpoint addresses of the agent's websockets (ecs-agent, ecs-telemetry) now
     ///     (`EndpointAssessment.websocketEndpointAddresses`).
+    ///   - cells: the cell hosts the agent's log names, resolved and probed (nil: no log read); their endpoint
+    ///     addresses count as the websockets' too.
     public init(
         observation: AgentObservation, classifier: AddressClassifier, proxy: String?, region: String,
-        endpointAddresses: Set<IPAddress>
+        endpointAddresses: Set<IPAddress>, cells: [AgentCellReport]? = nil, now: Date = Date()
     ) {
         var findings: [Finding] = []
         let container = observation.container
+        let cellAddresses = (cells ?? []).filter(\.isWebsocket).flatMap(\.addresses).filter(\.isEndpoint).map(\.address)
+        let endpointAddresses = endpointAddresses.union(cellAddresses)
+        self.cells = cells
+        // The agent's cache is in memory: it learns its cell hosts afresh at each start, and when a logged
+        // discovery says so.
+        let discoveredAt = [observation.log?.lastFreshDiscovery, container?.startedAt, observation.log?.lastAgentStart]
+            .compactMap { $0 }.max()
         var remotes: [IPAddress] = []
         var detail: String?
         let connections: AgentConnectionState
@@ -61,7 +78,8 @@ public struct AgentAssessment: Sendable {
             running: container?.running ?? false,
             startedAt: container?.startedAt,
             connections: connections,
-            viaProxy: proxy != nil
+            viaProxy: proxy != nil,
+            cells: cells.map { AgentCellFacts(cells: $0, discoveredAt: discoveredAt, now: now) }
         )
         remoteAddresses = remotes
         connectionsDetail = detail
@@ -97,16 +115,24 @@ public struct AgentAssessment: Sendable {
                     + "resolve them to the endpoints; then restart the agent."
             ))
         }
-        if let backend = observation.settings.backendHost, !backend.isEmpty {
-            let lowered = backend.lowercased()
-            let withoutScheme = lowered.firstRange(of: "://").map { String(lowered[$0.upperBound...]) } ?? lowered
-            let host = withoutScheme.split(separator: "/").first.map(String.init) ?? withoutScheme
-            if !host.contains(".\(region.lowercased()).") {
+        // The agent's ECS API host after every override (AgentSettings.APIHost). The names of the ECS API in this
+        // region, FIPS (ecs-fips.REGION.amazonaws.com) and dual-stack included, are not "elsewhere".
+        let apiHost = observation.settings.apiHost
+        if !apiHost.origins.isEmpty {
+            let host = apiHost.host(instanceRegion: region)
+            if !AgentSettings.APIHost.regionalHosts(region: region).contains(host) {
+                let origins = apiHost.origins.map(\.description).joined(separator: " and ")
+                // The configured spelling too, when it is more than the bare host (a scheme, a port, a path).
+                let configured = apiHost.endpoint.map { $0.lowercased() == host ? "" : " (\($0))" } ?? ""
+                let userData =
+                    apiHost.origins.contains { $0.source == .userData }
+                    ? " (user data: change it in the launch template and replace the instance)" : ""
                 findings.append(Finding(
                     id: "backend-host-elsewhere", severity: .warning,
-                    message: "ECS_BACKEND_HOST is \(backend), not an endpoint of \(region): the agent talks to that "
-                        + "host, whatever the endpoints here",
-                    hint: "Remove ECS_BACKEND_HOST from the agent's config unless it is meant to point elsewhere."
+                    message: "The agent's API host is \(host)\(configured), set by \(origins): its API calls do not go "
+                        + "to the ecs endpoint name of \(region), whatever the endpoints here",
+                    hint: "Unless the agent is meant to call that host, remove \(origins)\(userData), then restart the "
+                        + "agent."
                 ))
             }
         }

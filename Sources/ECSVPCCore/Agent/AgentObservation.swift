@@ -78,21 +78,136 @@ public struct AgentSettings: Hashable, Sendable, Codable {
     public var httpsProxy: String?
     public var httpProxy: String?
     public var noProxy: String?
+    /// `ECS_BACKEND_HOST` as ecs.config sets it (raw, non-empty). Not always the host the agent uses: see `apiHost`.
     public var backendHost: String?
+    /// The host the agent's ECS client calls, after every override in the agent's order of precedence.
+    public var apiHost: APIHost
     /// The files that were read, in order.
     public var sources: [String]
 
+    /// Where one of the agent's settings was set: which name, in which file (and line) or in the user data.
+    public struct Origin: Hashable, Sendable, Codable, CustomStringConvertible {
+        public enum Source: String, Hashable, Sendable, Codable {
+            /// An ecs.config file: ecs-init passes each line to the agent as an environment variable.
+            case ecsConfig = "ecs.config"
+            /// The agent's JSON config file (ecs-init sets `ECS_AGENT_CONFIG_FILE_PATH=/etc/ecs/ecs.config.json`).
+            case ecsConfigJSON = "ecs.config.json"
+            /// The instance's user data, `{"ECSAgentConfiguration": {...}}`.
+            case userData = "user-data"
+        }
+
+        /// The variable or JSON key: `ECS_BACKEND_HOST`, `APIEndpoint`, `AWS_ENDPOINT_URL_ECS`, `AWS_USE_FIPS_ENDPOINT`…
+        public var setting: String
+        public var source: Source
+        /// The file, nil for user data (or when not known).
+        public var path: String?
+        /// The line in an ecs.config file.
+        public var line: Int?
+
+        public init(setting: String, source: Source, path: String? = nil, line: Int? = nil) {
+            self.setting = setting
+            self.source = source
+            self.path = path
+            self.line = line
+        }
+
+        public var description: String {
+            switch source {
+            case .userData:
+                return "ECSAgentConfiguration.\(setting) in the instance's user data"
+            case .ecsConfig, .ecsConfigJSON:
+                guard let path else { return "\(setting) in the agent's \(source.rawValue)" }
+                return "\(setting) in \(path)" + (line.map { " line \($0)" } ?? "")
+            }
+        }
+    }
+
+    /// The agent's ECS API host: either an endpoint it is given (the SDK's base endpoint), or the name the AWS SDK
+    /// builds from the region, FIPS and dual-stack switches (ecs-agent/api/ecs/client/ecs_client.go,
+    /// `newECSConfig`; the SDK's `service/ecs/endpoints.go` rules).
+    public struct APIHost: Hashable, Sendable, Codable {
+        /// The endpoint as configured (a URL or a bare host), nil when the SDK builds the name.
+        public var endpoint: String?
+        /// The region the agent is configured with (`AWS_DEFAULT_REGION`, `AWSRegion`), nil: the instance's.
+        public var region: String?
+        public var fips: Bool
+        public var dualStack: Bool
+        /// What set the endpoint, or the switches and region that shaped the built name; empty: all defaults.
+        public var origins: [Origin]
+
+        public init(endpoint: String? = nil, region: String? = nil, fips: Bool = false, dualStack: Bool = false, origins: [Origin] = []) {
+            self.endpoint = endpoint
+            self.region = region
+            self.fips = fips
+            self.dualStack = dualStack
+            self.origins = origins
+        }
+
+        /// The host name the agent's API calls go to, lower case, without scheme, port or path.
+        public func host(instanceRegion: String) -> String {
+            if let endpoint { return Self.hostName(endpoint) }
+            let region = (self.region ?? instanceRegion).lowercased()
+            let suffixes = Self.partitionSuffixes(region: region)
+            return "\(fips ? "ecs-fips" : "ecs").\(region).\(dualStack ? suffixes.dualStack : suffixes.plain)"
+        }
+
+        /// The names of the ECS API in `region`: plain, FIPS, dual-stack and both (what the SDK would build).
+        public static func regionalHosts(region: String) -> Set<String> {
+            let region = region.lowercased()
+            let suffixes = partitionSuffixes(region: region)
+            return Set(["ecs", "ecs-fips"].flatMap { label in
+                [suffixes.plain, suffixes.dualStack].map { "\(label).\(region).\($0)" }
+            })
+        }
+
+        /// The host of a URL or `host[:port][/path]`: scheme, user info, port, path and a final dot dropped.
+        public static func hostName(_ endpoint: String) -> String {
+            var text = Substring(endpoint.lowercased())
+            if let scheme = text.firstRange(of: "://") { text = text[scheme.upperBound...] }
+            text = text.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            if let at = text.lastIndex(of: "@") { text = text[text.index(after: at)...] }
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+                return String(text[text.index(after: text.startIndex)..<close])
+            }
+            if let colon = text.firstIndex(of: ":") { text = text[..<colon] }
+            if text.hasSuffix(".") { text = text.dropLast() }
+            return String(text)
+        }
+
+        /// The AWS SDK's partitions (aws-sdk-go-v2 internal/endpoints/awsrulesfn/partitions.json): DNS suffix and
+        /// dual-stack DNS suffix by region prefix; unknown regions fall back to aws, as the SDK does.
+        static func partitionSuffixes(region: String) -> (plain: String, dualStack: String) {
+            let table: [(prefix: String, plain: String, dualStack: String)] = [
+                ("cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"),
+                ("eusc-", "amazonaws.eu", "api.amazonwebservices.eu"),
+                ("us-isob-", "sc2s.sgov.gov", "api.aws.scloud"),
+                ("us-isof-", "csp.hci.ic.gov", "api.aws.hci.ic.gov"),
+                ("us-iso-", "c2s.ic.gov", "api.aws.ic.gov"),
+                ("eu-isoe-", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
+            ]
+            let entry = table.first { region.hasPrefix($0.prefix) }
+            return (entry?.plain ?? "amazonaws.com", entry?.dualStack ?? "api.aws")
+        }
+    }
+
+    /// `apiHost` defaults to what `backendHost` alone would give (ECS_BACKEND_HOST, else the SDK's own name).
     public init(
         httpsProxy: String? = nil,
         httpProxy: String? = nil,
         noProxy: String? = nil,
         backendHost: String? = nil,
+        apiHost: APIHost? = nil,
         sources: [String] = []
     ) {
         self.httpsProxy = httpsProxy
         self.httpProxy = httpProxy
         self.noProxy = noProxy
         self.backendHost = backendHost
+        let trimmed = backendHost?.trimmingWhitespace() ?? ""
+        self.apiHost = apiHost
+            ?? (trimmed.isEmpty
+                ? APIHost()
+                : APIHost(endpoint: trimmed, origins: [Origin(setting: "ECS_BACKEND_HOST", source: .ecsConfig)]))
         self.sources = sources
     }
 }
@@ -123,6 +238,10 @@ public struct AgentObservation: Sendable {
     /// The restart path that would be used now, and why.
     public var supervisor: RestartPath?
     public var supervisorDetail: String
+    /// What the agent's log said so far (its cell hosts, discovery, start), nil when no log could be read.
+    public var log: AgentLogSummary?
+    /// Where the log was read (a path, or the container's log), or why it could not be.
+    public var logDetail: String?
 
     public init(
         container: AgentContainer?,
@@ -132,8 +251,12 @@ public struct AgentObservation: Sendable {
         settings: AgentSettings,
         sockets: AgentSockets,
         supervisor: RestartPath?,
-        supervisorDetail: String
+        supervisorDetail: String,
+        log: AgentLogSummary? = nil,
+        logDetail: String? = nil
     ) {
+        self.log = log
+        self.logDetail = logDetail
         self.container = container
         self.containerError = containerError
         self.metadata = metadata

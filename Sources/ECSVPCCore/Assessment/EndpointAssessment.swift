@@ -50,7 +50,7 @@ public struct EndpointAssessment: Hashable, Sendable, Codable {
         )
     }
 
-    static func report(for observation: EndpointObservation, classifier: AddressClassifier) -> EndpointReport {
+    public static func report(for observation: EndpointObservation, classifier: AddressClassifier) -> EndpointReport {
         let resolution = observation.resolution
         let addresses = resolution.addresses.map {
             AddressReport(

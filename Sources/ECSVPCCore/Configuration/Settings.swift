@@ -1,6 +1,10 @@
 /// Whether ecsvpcd may restart the agent or only report.
 public enum RestartMode: String, Sendable, Codable {
+    /// Restart at this instance's slot unless the agent moves to the endpoints by itself before it.
     case auto
+    /// Restart at the slot, whatever the agent would do by itself.
+    case always
+    /// Detect and report only.
     case never
 }
 
@@ -36,7 +40,10 @@ public struct Settings: Hashable, Sendable {
     public var agentContainer: String = "ecs-agent"
     public var agentUnit: String = "ecs.service"
     public var agentIntrospection: String = "http://127.0.0.1:51678"
-    public var agentConfig: [String] = ["/var/lib/ecs/ecs.config", "/etc/ecs/ecs.config"]
+    /// The agent's settings files: ecs-init's environment files, then the agent's JSON configuration.
+    public var agentConfig: [String] = ["/var/lib/ecs/ecs.config", "/etc/ecs/ecs.config", "/etc/ecs/ecs.config.json"]
+    /// The agent's log, where it names the cell hosts it dials; nil (`off`): not read.
+    public var agentLog: String? = "/var/log/ecs/ecs-agent.log"
     public var restart: RestartMode = .auto
     public var restartVia: RestartVia = .auto
     public var restartWindow: Duration = .seconds(600)

@@ -250,13 +250,25 @@ public enum SettingsParser {
             $0.agentIntrospection = $1
             return true
         },
-        key("ECSVPCD_AGENT_CONFIG", "a comma list of absolute paths", "/var/lib/ecs/ecs.config,/etc/ecs/ecs.config") {
+        key(
+            "ECSVPCD_AGENT_CONFIG", "a comma list of absolute paths (.json ones read as the agent's ecs.config.json)",
+            "/var/lib/ecs/ecs.config,/etc/ecs/ecs.config,/etc/ecs/ecs.config.json"
+        ) {
             let paths = list($1)
             guard !paths.isEmpty, paths.allSatisfy({ $0.hasPrefix("/") }) else { return false }
             $0.agentConfig = paths
             return true
         },
-        key("ECSVPCD_RESTART", "auto or never", "auto") {
+        key("ECSVPCD_AGENT_LOG", "an absolute path, or off", "/var/log/ecs/ecs-agent.log") {
+            if $1 == "off" {
+                $0.agentLog = nil
+                return true
+            }
+            guard $1.hasPrefix("/") else { return false }
+            $0.agentLog = $1
+            return true
+        },
+        key("ECSVPCD_RESTART", "auto, always or never", "auto") {
             guard let mode = RestartMode(rawValue: $1) else { return false }
             $0.restart = mode
             return true
@@ -421,5 +433,15 @@ public enum DurationText {
         if total < 120 { return "\(total)s" }
         if total < 7200 { return total % 60 == 0 ? "\(total / 60)m" : "\(total / 60)m\(total % 60)s" }
         return total % 3600 == 0 ? "\(total / 3600)h" : "\(total / 3600)h\(total % 3600 / 60)m"
+    }
+
+    /// Seconds with a fixed number of decimals (`0.84`), for measured gaps in logs.
+    public static func seconds(_ value: Double, decimals: Int) -> String {
+        let scale = (0..<max(0, decimals)).reduce(1) { product, _ in product * 10 }
+        let scaled = Int64((abs(value) * Double(scale)).rounded())
+        let whole = scaled / Int64(scale)
+        let fraction = String(scaled % Int64(scale))
+        let padded = String(repeating: "0", count: max(0, decimals - fraction.count)) + fraction
+        return (value < 0 ? "-" : "") + "\(whole)" + (decimals > 0 ? "." + padded : "")
     }
 }

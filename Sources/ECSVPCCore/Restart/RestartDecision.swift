@@ -16,6 +16,9 @@ public enum RestartDecision: Hashable, Sendable {
     case pending(at: Date, reason: String)
     /// Restart now.
     case restart(reason: String)
+    /// `ECSVPCD_RESTART=auto`: the agent will be on the endpoints by itself before this instance's slot (by
+    /// `until`), so no restart is made; the move is verified when it happens.
+    case waitingOwnMove(until: Date?, reason: String)
 
     /// The `restart.state` of the status document.
     public var state: String {
@@ -28,6 +31,7 @@ public enum RestartDecision: Hashable, Sendable {
         case .budgetSpent: "budget-spent"
         case .pending: "pending"
         case .restart: "restarting"
+        case .waitingOwnMove: "waiting-own-move"
         }
     }
 
@@ -35,7 +39,7 @@ public enum RestartDecision: Hashable, Sendable {
         switch self {
         case .idle(let reason), .blocked(let reason), .restart(let reason): reason
         case .scheduled(_, let reason), .coolingDown(_, let reason), .budgetSpent(_, let reason),
-            .pending(_, let reason):
+            .pending(_, let reason), .waitingOwnMove(_, let reason):
             reason
         case .confirming(let seen, let needed):
             "endpoint configuration seen \(seen) of \(needed) consecutive times"
@@ -46,6 +50,7 @@ public enum RestartDecision: Hashable, Sendable {
         switch self {
         case .scheduled(let at, _), .pending(let at, _): at
         case .coolingDown(let until, _), .budgetSpent(let until, _): until
+        case .waitingOwnMove(let until, _): until
         default: nil
         }
     }
@@ -89,6 +94,7 @@ public struct RestartPlanner: Sendable {
         // 1. Confirmation: the same endpoint configuration on stableProbes consecutive observations.
         guard configuration == .vpcEndpoints else {
             ledger.confirmedAt = nil
+            ledger.waitingOwnMoveSince = nil
             if configuration == .public {
                 // Counted like an endpoint configuration: once public is confirmed, the endpoints are gone and
                 // the next endpoint configuration is a new one.
@@ -131,30 +137,63 @@ public struct RestartPlanner: Sendable {
 
         // 3. The agent must run, not use a proxy, and still talk the old way.
         guard agent.exists, agent.running else {
+            ledger.waitingOwnMoveSince = nil
             return .blocked(reason: "the agent is not running; ecsvpcd only restarts a running agent")
         }
         guard !agent.viaProxy else {
+            ledger.waitingOwnMoveSince = nil
             return .blocked(reason: "the agent reaches ECS through a proxy; a restart would not change that")
         }
+        let cells = agent.cells.flatMap { $0.known ? $0 : nil }
         switch agent.connections {
         case .vpcEndpoint:
+            if let since = ledger.waitingOwnMoveSince {
+                ledger.waitingOwnMoveSince = nil
+                ledger.history.append(StatusDocument.RestartRecord(
+                    at: now, via: "none", result: StatusDocument.RestartRecord.movedByItself,
+                    reason: "waited since \(since) for the agent's own move",
+                    detail: "the agent's websockets reached the endpoints at its own redial, without a restart"
+                ))
+                return .idle(reason: "the agent moved to the endpoints by itself")
+            }
             return .idle(reason: "the agent is connected through the endpoints")
         case .public:
             break
         case .none, .unknown:
             // Its connections cannot tell: restart only an agent that started before the endpoints first took
             // effect. A blip (one SERVFAIL, an added address) re-confirms the configuration but does not make an
-            // agent started since then, by ecsvpcd or anyone, look old.
-            guard let started = agent.startedAt, started < firstConfirmedAt else {
+            // agent started since then, by ecsvpcd or anyone, look old. Its cell hosts, when its log names them,
+            // tell more: a public one is its cache from before the endpoints.
+            let stale = cells.map { !$0.publicHosts.isEmpty } ?? false
+            guard stale || (agent.startedAt.map { $0 < firstConfirmedAt } ?? false) else {
+                ledger.waitingOwnMoveSince = nil
                 return .idle(reason: "the agent started after the endpoints were first confirmed")
             }
         }
-        let reason = agent.connections == .public
+        var reason = agent.connections == .public
             ? "the endpoints are in effect but the agent is still connected to public addresses"
             : "the endpoints are in effect and the agent started before they were confirmed"
+        if let cells {
+            if let host = cells.publicHosts.first {
+                // Learned afresh after the endpoints took effect and still public: the endpoint's private DNS
+                // does not cover this cell, and a restart would only ask for it again.
+                if let discovered = cells.discoveredAt, discovered >= firstConfirmedAt {
+                    ledger.waitingOwnMoveSince = nil
+                    return .blocked(reason: "the agent's cell host \(host) resolves to public addresses although the agent "
+                        + "discovered it after the endpoints took effect (cell-host-public); a restart cannot move it")
+                }
+                reason = "the agent's cell host \(host) resolves to public addresses: its cached poll endpoint is from "
+                    + "before the endpoints"
+            } else {
+                reason = "the agent's cell hosts resolve to the endpoints, but its websockets are still on public "
+                    + "addresses until its next redial"
+            }
+        } else if agent.cells != nil {
+            reason += " (its cell hosts are not known from its log: judged by its connections and start time)"
+        }
 
         // 4. Cooldown and budget.
-        if let last = ledger.history.last {
+        if let last = ledger.restarts.last {
             let until = last.at.addingTimeInterval(Self.seconds(policy.cooldown))
             if until > now {
                 return .coolingDown(until: until, reason: reason + "; waiting for the cooldown after the last restart")
@@ -171,14 +210,28 @@ public struct RestartPlanner: Sendable {
             )
         }
 
-        // 5. This instance's slot in the window.
+        // 5. This instance's slot in the window; in auto mode, no restart when the agent moves by itself first.
         let slot = confirmedAt.addingTimeInterval(slotOffset(configurationKey: configurationKey))
+        if policy.mode == .auto, !force, let move = cells?.ownMove, let by = move.expectedBy, by <= max(slot, now) {
+            // A forecast that did not come true (the agent still on public addresses well after it) is not
+            // waited for again: the restart then comes at the slot.
+            let since = ledger.waitingOwnMoveSince ?? now
+            if now.timeIntervalSince(since) <= AgentOwnMove.longestConnection + 300 {
+                ledger.waitingOwnMoveSince = since
+                let why = move.because == .cellHostsPrivate
+                    ? "its cell hosts already resolve to the endpoints, so it moves at its next redial"
+                    : "its cached poll endpoint expires and it asks afresh"
+                return .waitingOwnMove(until: by, reason: reason + "; " + why + ", before this instance's slot")
+            }
+            reason += "; the agent did not move by itself by \(by) as expected"
+        }
         if policy.mode == .never {
             return .pending(at: max(slot, now), reason: reason + "; ECSVPCD_RESTART=never, so only reported")
         }
         if !force, slot > now {
             return .scheduled(at: slot, reason: reason)
         }
+        ledger.waitingOwnMoveSince = nil
         return .restart(reason: force ? reason + " (requested by an operator)" : reason)
     }
 

@@ -34,6 +34,12 @@ public struct StatusDocument: Hashable, Sendable, Codable {
         public var supervisor: String?
         public var supervisorDetail: String?
         public var proxy: String?
+        /// The hosts the agent really dials (from its log), resolved and probed; nil when not known.
+        public var cells: [AgentCellReport]?
+        /// When the agent would be on the endpoints without a restart.
+        public var ownMove: AgentOwnMove?
+        /// Where the cell hosts came from, or why they are not known (no log, unreadable log).
+        public var cellsDetail: String?
 
         public init(
             running: Bool, started: Date?, version: String?, cluster: String?, connections: String,
@@ -55,26 +61,36 @@ public struct StatusDocument: Hashable, Sendable, Codable {
 
     public struct RestartRecord: Hashable, Sendable, Codable {
         public var at: Date
-        /// `systemd` or `docker`.
+        /// `systemd`, `docker`, or `none` for a move the agent made by itself.
         public var via: String
-        /// `verified`, `failed`, `interrupted` (ecsvpcd died during it), `unverified` (ecsvpcd stopped before it
-        /// could verify).
+        /// `verified`, `settling` (verified, in its settle time), `lost-after-restart` (verified, then stopped or
+        /// back on public addresses within the settle time), `failed`, `interrupted` (ecsvpcd died during it),
+        /// `unverified` (ecsvpcd stopped before it could verify), `moved-by-itself` (no restart: the agent moved
+        /// to the endpoints at its own redial).
         public var result: String
         public var reason: String
         public var detail: String?
+        /// Seconds from the restart call (the old connections' close) to the first connection of the restarted
+        /// agent seen on the endpoints.
+        public var gapSeconds: Double?
 
-        public init(at: Date, via: String, result: String, reason: String, detail: String?) {
+        public init(at: Date, via: String, result: String, reason: String, detail: String?, gapSeconds: Double? = nil) {
             self.at = at
             self.via = via
             self.result = result
             self.reason = reason
             self.detail = detail
+            self.gapSeconds = gapSeconds
         }
+
+        public static let movedByItself = "moved-by-itself"
+        public static let settling = "settling"
+        public static let lostAfterRestart = "lost-after-restart"
     }
 
     public struct Restart: Hashable, Sendable, Codable {
         /// `RestartDecision.state`: `idle`, `confirming`, `scheduled`, `pending`, `waiting-cooldown`,
-        /// `budget-spent`, `blocked`, `restarting`.
+        /// `budget-spent`, `blocked`, `restarting`, `waiting-own-move`.
         public var state: String
         public var reason: String
         public var notBefore: Date?

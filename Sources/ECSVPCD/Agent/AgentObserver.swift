@@ -15,7 +15,14 @@ public struct AgentObserver: AgentObserving {
     public var probePort: Int
     public var supervisor: any AgentSupervising
     public var logger: Logger
+    /// The agent's log (`ECSVPCD_AGENT_LOG`), read incrementally; nil: not read.
+    public var agentLog: AgentLogReader?
+    /// Instance metadata, for the user data the agent reads its `ECSAgentConfiguration` from; nil: not asked.
+    public var metadata: InstanceMetadataClient?
+    private let userData = UserDataCache()
     private let introspected = IntrospectionCache()
+    private let containerLogCursor = ContainerLogCursor()
+    private let logProblems = RepeatSuppressor()
     private let restartPaths = RestartPathCache()
     private let settingsProblems = RepeatSuppressor()
 
@@ -27,8 +34,12 @@ public struct AgentObserver: AgentObserving {
         connections: AgentConnectionsReader = AgentConnectionsReader(),
         probePort: Int = 443,
         supervisor: any AgentSupervising,
-        logger: Logger
+        logger: Logger,
+        agentLog: AgentLogReader? = nil,
+        metadata: InstanceMetadataClient? = nil
     ) {
+        self.agentLog = agentLog
+        self.metadata = metadata
         self.container = container
         self.docker = docker
         self.introspection = introspection
@@ -42,7 +53,7 @@ public struct AgentObserver: AgentObserving {
     public func observe() async -> AgentObservation {
         async let inspected = result { () async throws(AgentError) in try await docker.inspect(container) }
         async let path = restartPaths.current { await supervisor.restartPath() }
-        let (settingsRead, problems) = settings.read()
+        let (settingsRead, problems) = settings.read(userData: await userData.text(from: metadata))
         // Logged when they appear or change (and once when they are gone), not on every observation.
         if settingsProblems.isNew(problems.isEmpty ? nil : problems.map { "\($0)" }.joined(separator: "\n")) {
             let files = settings.paths.joined(separator: ",")
@@ -72,6 +83,7 @@ public struct AgentObserver: AgentObserving {
             break
         }
         let (restartPath, restartDetail) = await path
+        let (log, logDetail) = await readLog(container: try? containerResult.get())
         return AgentObservation(
             container: try? containerResult.get(),
             containerError: containerResult.failureDescription,
@@ -80,8 +92,59 @@ public struct AgentObserver: AgentObserving {
             settings: settingsRead,
             sockets: sockets,
             supervisor: restartPath,
-            supervisorDetail: restartDetail
+            supervisorDetail: restartDetail,
+            log: log,
+            logDetail: logDetail
         )
+    }
+
+    /// The agent's log file read on from where the last cycle stopped; where there is none (not an ECS-optimized
+    /// AMI), the container's log through the Docker Engine, from the last second read on. An unreadable log is a
+    /// note (logged when it starts or changes), never a reason to restart.
+    private func readLog(container found: AgentContainer?) async -> (AgentLogSummary?, String?) {
+        guard let agentLog else { return (nil, "not read (ECSVPCD_AGENT_LOG=off)") }
+        let update = await offload { () -> Result<AgentLogStatus, AgentLogError> in
+            do throws(AgentLogError) { return .success(try agentLog.update()) } catch { return .failure(error) }
+        }
+        var summary: AgentLogSummary?
+        var detail: String
+        var problem: String?
+        switch update {
+        case .success(.present(let read)):
+            summary = read
+            detail = "from \(agentLog.path)"
+            if let first = agentLog.firstUnparsed { detail += "; lines not in the agent's format, the first at \(first)" }
+        case .success(.missing):
+            if let found, found.running {
+                let since = containerLogCursor.since(startedAt: found.startedAt)
+                let read = await result { () async throws(AgentError) in try await docker.logs(container, since: since) }
+                switch read {
+                case .success(let bytes):
+                    containerLogCursor.advance(startedAt: found.startedAt)
+                    summary = agentLog.add(containerLog: bytes, source: "container \(container)")
+                    detail = "from the container \(container)'s log (\(agentLog.path) does not exist)"
+                case .failure(let error):
+                    summary = agentLog.summary.linesRead > 0 ? agentLog.summary : nil
+                    detail = "\(agentLog.path) does not exist and the container's log cannot be read: \(error)"
+                    problem = detail
+                }
+            } else {
+                summary = agentLog.summary.linesRead > 0 ? agentLog.summary : nil
+                detail = "\(agentLog.path) does not exist and the agent container is not running"
+            }
+        case .failure(let error):
+            summary = agentLog.summary.linesRead > 0 ? agentLog.summary : nil
+            detail = "cannot read the agent's log: \(error)"
+            problem = detail
+        }
+        if logProblems.isNew(problem) {
+            if let problem {
+                logger.warning("agent log: \(problem)", metadata: ["path": "\(agentLog.path)"])
+            } else {
+                logger.notice("agent log: \(detail)", metadata: ["path": "\(agentLog.path)"])
+            }
+        }
+        return (summary, detail)
     }
 
     /// The agent answers introspection only while its container runs, and its answer (version, cluster, instance
@@ -112,6 +175,46 @@ extension Result {
     fileprivate var failureDescription: String? {
         if case .failure(let error) = self { return "\(error)" }
         return nil
+    }
+}
+
+/// The instance's user data, asked once per observer (a start or a reload): the agent reads it only at its own
+/// start. A failure is asked again next cycle; an instance without user data (404) is remembered as such.
+private final class UserDataCache: Sendable {
+    private let stored = Mutex<(fetched: Bool, text: String?)>((false, nil))
+
+    func text(from metadata: InstanceMetadataClient?) async -> String? {
+        guard let metadata else { return nil }
+        let known = stored.withLock { $0 }
+        if known.fetched { return known.text }
+        do throws(InstanceMetadataClient.Failure) {
+            let text = try await InstanceUserData.fetch(from: metadata)
+            stored.withLock { $0 = (true, text) }
+            return text
+        } catch {
+            return nil
+        }
+    }
+}
+
+/// Where the container's log was last read to (whole seconds, as the Engine's `since` takes), per container start.
+private final class ContainerLogCursor: Sendable {
+    private let stored = Mutex<(startedAt: Date?, next: Int)?>(nil)
+
+    /// The `since` of the next read: the start of the container, or where the last read ended.
+    func since(startedAt: Date?) -> Int? {
+        stored.withLock { value in
+            guard let value, value.startedAt == startedAt else {
+                return startedAt.map { Int($0.timeIntervalSince1970) }
+            }
+            return value.next
+        }
+    }
+
+    /// A read succeeded: the next starts at this second (a line of this second may come twice; only counts move).
+    func advance(startedAt: Date?) {
+        let now = Int(Date().timeIntervalSince1970)
+        stored.withLock { $0 = (startedAt, now) }
     }
 }
 

@@ -58,11 +58,16 @@ public struct DockerEngine: Sendable {
 
     /// The container by name or id, or nil when the engine does not know it.
     public func inspect(_ name: String) async throws(AgentError) -> AgentContainer? {
+        try await inspectWithSetup(name)?.container
+    }
+
+    /// The container and what it was created with (its setup), or nil when the engine does not know it.
+    public func inspectWithSetup(_ name: String) async throws(AgentError) -> (container: AgentContainer, setup: ContainerSetup)? {
         let path = try await versioned("/containers/\(escape(name))/json")
         let response = try await call("GET", path, timeout: timeout)
         if response.status == 404 { return nil }
         guard response.status == 200 else { throw unexpected("GET \(path)", response) }
-        return try Self.container(fromInspect: response.body, context: "\(target): GET \(path)")
+        return try Self.inspected(fromInspect: response.body, context: "\(target): GET \(path)")
     }
 
     /// Restarts the container in one engine call (stop with `stopTimeout` seconds of grace, then start).
@@ -81,16 +86,36 @@ public struct DockerEngine: Sendable {
 
     /// Reads the fields of `GET /containers/NAME/json` that matter here.
     static func container(fromInspect body: [UInt8], context: String) throws(AgentError) -> AgentContainer {
+        try inspected(fromInspect: body, context: context).container
+    }
+
+    /// The container and its setup. The setup's fields are all optional in the reply: an engine that leaves one out
+    /// (or sends null) gives an empty setup there, never a failed inspect.
+    static func inspected(
+        fromInspect body: [UInt8], context: String
+    ) throws(AgentError) -> (container: AgentContainer, setup: ContainerSetup) {
         struct Inspect: Decodable {
             struct State: Decodable {
                 var Running: Bool
                 var Pid: Int32
                 var StartedAt: String?
             }
-            struct Config: Decodable { var Image: String? }
+            struct Config: Decodable {
+                var Image: String?
+                var Env: [String]?
+                var Labels: [String: String]?
+            }
+            struct HostConfig: Decodable { var NetworkMode: String? }
+            struct Mount: Decodable {
+                var Source: String?
+                var Destination: String?
+            }
             var Id: String
+            var Name: String?
             var State: State
             var Config: Config?
+            var HostConfig: HostConfig?
+            var Mounts: [Mount]?
             var RestartCount: Int?
         }
         let inspect: Inspect
@@ -106,7 +131,7 @@ public struct DockerEngine: Sendable {
             }
             started = date
         }
-        return AgentContainer(
+        let container = AgentContainer(
             id: inspect.Id,
             running: inspect.State.Running,
             pid: inspect.State.Running ? inspect.State.Pid : 0,
@@ -114,6 +139,18 @@ public struct DockerEngine: Sendable {
             image: inspect.Config?.Image ?? "",
             restartCount: inspect.RestartCount ?? 0
         )
+        let setup = ContainerSetup(
+            name: String((inspect.Name ?? "").drop { $0 == "/" }),
+            image: inspect.Config?.Image ?? "",
+            environmentNames: Set((inspect.Config?.Env ?? []).map { String($0.prefix { $0 != "=" }) }),
+            mounts: (inspect.Mounts ?? []).compactMap { mount in
+                guard let destination = mount.Destination else { return nil }
+                return ContainerSetup.Mount(source: mount.Source ?? "", destination: destination)
+            },
+            networkMode: inspect.HostConfig?.NetworkMode ?? "",
+            labels: inspect.Config?.Labels ?? [:]
+        )
+        return (container, setup)
     }
 
     private func versioned(_ path: String) async throws(AgentError) -> String {
@@ -196,6 +233,42 @@ public struct DockerEngine: Sendable {
             }
         }
         return escaped
+    }
+}
+
+/// What a container was created with, as its inspect tells it: enough to tell the agent container ecs-init made
+/// from one started by hand. Only the names of its environment are kept: `ecs.config` values (credentials among
+/// them) reach the agent's environment, and none of them is needed here.
+public struct ContainerSetup: Hashable, Sendable {
+    /// A bind mount or volume: the host path (empty for a volume the engine made) and the path inside.
+    public struct Mount: Hashable, Sendable {
+        public var source: String
+        public var destination: String
+
+        public init(source: String, destination: String) {
+            self.source = source
+            self.destination = destination
+        }
+    }
+
+    /// The container's name without the engine's leading `/`.
+    public var name: String
+    public var image: String
+    public var environmentNames: Set<String>
+    public var mounts: [Mount]
+    public var networkMode: String
+    public var labels: [String: String]
+
+    public init(
+        name: String, image: String, environmentNames: Set<String>, mounts: [Mount], networkMode: String,
+        labels: [String: String] = [:]
+    ) {
+        self.name = name
+        self.image = image
+        self.environmentNames = environmentNames
+        self.mounts = mounts
+        self.networkMode = networkMode
+        self.labels = labels
     }
 }
 

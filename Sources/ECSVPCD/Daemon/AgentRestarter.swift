@@ -44,26 +44,38 @@ struct AgentRestarter {
         )
         var result = "failed"
         var detail: String?
+        var gap: Duration?
+        let callStart = ContinuousClock.now
         do {
             try await environment.supervisor.restart(via: path)
-            (result, detail) = await verify(
-                previousStart: observation.container?.startedAt, instance: instance, endpointAddresses: endpointAddresses
+            (result, detail, gap) = await verify(
+                previousStart: observation.container?.startedAt, instance: instance, endpointAddresses: endpointAddresses,
+                since: callStart
             )
         } catch {
             detail = "the restart call failed: \(error)"
         }
         ledger.inFlight = nil
+        // Verified is not the end: the agent must still run and stay on the endpoints over the settle time.
+        if result == "verified" {
+            result = StatusDocument.RestartRecord.settling
+            ledger.settling = RestartLedger.Settling(
+                restartAt: started, until: now().addingTimeInterval(RestartLedger.settleTime)
+            )
+        }
+        let gapSeconds = gap.map(RestartPlanner.seconds)
         let record = StatusDocument.RestartRecord(
-            at: started, via: path.rawValue, result: result, reason: reason, detail: detail
+            at: started, via: path.rawValue, result: result, reason: reason, detail: detail, gapSeconds: gapSeconds
         )
         ledger.history.append(record)
         persist(ledger)
-        if result == "verified" {
+        if result == StatusDocument.RestartRecord.settling {
+            let gapText = gapSeconds.map { "; restart gap \(DurationText.seconds($0, decimals: 2)) s (the restart call to the first endpoint connection)" } ?? ""
             logger.notice(
-                "agent restarted via \(path.rawValue) and verified: \(detail ?? "")",
+                "agent restarted via \(path.rawValue), on the endpoints: \(detail ?? "")\(gapText); verified once it stays so for \(Int(RestartLedger.settleTime)) s",
                 metadata: [
-                    "message_id": "\(MessageID.restartVerified.rawValue)", "via": "\(path.rawValue)",
-                    "decision": "verified",
+                    "via": "\(path.rawValue)", "decision": "settling",
+                    "gap_seconds": "\(gapSeconds.map { DurationText.seconds($0, decimals: 3) } ?? "")",
                 ]
             )
         } else if result == "unverified" {
@@ -86,16 +98,23 @@ struct AgentRestarter {
     /// The agent runs again with a new StartedAt, introspection answers, and its connections go to endpoints
     /// (when they cannot be seen, the first two must do). Stops waiting when ecsvpcd is asked to stop: the
     /// restart itself is one call, already done, so the result is then "unverified".
-    func verify(previousStart: Date?, instance: InstanceContext, endpointAddresses: Set<IPAddress>) async -> (String, String?) {
+    func verify(
+        previousStart: Date?, instance: InstanceContext, endpointAddresses: Set<IPAddress>,
+        since callStart: ContinuousClock.Instant = .now
+    ) async -> (String, String?, Duration?) {
         let deadline = ContinuousClock.now + verifyDeadline
         var last = "no observation yet"
         while ContinuousClock.now < deadline {
             if stopping() || Task.isCancelled {
-                return ("unverified", "ecsvpcd stopped before the restart was verified; last seen: \(last)")
+                return ("unverified", "ecsvpcd stopped before the restart was verified; last seen: \(last)", nil)
             }
-            try? await Task.sleep(for: .milliseconds(500))
+            // Often enough to measure the gap between the old connections' close and the new ones to a few
+            // tenths of a second (the real agent's is about a second).
+            try? await LoopSleep.sleep(for: .milliseconds(200))
             if stopping() || Task.isCancelled { continue }
-            let (observation, agent) = await environment.assessAgent(instance, endpointAddresses: endpointAddresses)
+            let (observation, agent) = await environment.assessAgent(
+                instance, endpointAddresses: endpointAddresses, now: now()
+            )
             guard let container = observation.container, container.running else {
                 last = "the agent container is not running"
                 continue
@@ -110,7 +129,7 @@ struct AgentRestarter {
             }
             if agent.facts.connections == .unknown {
                 return ("verified", "restarted and answering; its connections cannot be seen ("
-                    + (agent.connectionsDetail ?? "unknown") + ")")
+                    + (agent.connectionsDetail ?? "unknown") + ")", nil)
             }
             guard agent.facts.connections == .vpcEndpoint else {
                 last = "the agent's connections are \(agent.facts.connections.rawValue)"
@@ -118,9 +137,12 @@ struct AgentRestarter {
                         ? "" : " (" + agent.remoteAddresses.map(\.description).joined(separator: ", ") + ")")
                 continue
             }
-            return ("verified", "connected to " + agent.remoteAddresses.map(\.description).joined(separator: ", "))
+            return (
+                "verified", "connected to " + agent.remoteAddresses.map(\.description).joined(separator: ", "),
+                ContinuousClock.now - callStart
+            )
         }
-        return ("failed", "not verified within \(DurationText.format(verifyDeadline)): \(last)")
+        return ("failed", "not verified within \(DurationText.format(verifyDeadline)): \(last)", nil)
     }
 
     /// A restart is in flight in the ledger: the ecsvpcd that started it died (or was killed) before it recorded

@@ -68,8 +68,11 @@ struct CycleRunner {
         }
 
         let endpoints = await environment.assessEndpoints(instance)
-        var (agentObservation, agent) = await environment.assessAgent(instance, endpointAddresses: endpoints.websocketEndpointAddresses)
+        var (agentObservation, agent) = await environment.assessAgent(
+            instance, endpointAddresses: endpoints.websocketEndpointAddresses, now: now()
+        )
         noteConfiguration(endpoints)
+        if lock != nil { noteSettling(ledger.settle(now: now(), running: agent.facts.running, connections: agent.facts.connections)) }
 
         let planner = RestartPlanner(policy: RestartPolicy(settings), seed: instance.instanceID ?? Self.hostSeed())
         var decision = lock == nil
@@ -96,7 +99,7 @@ struct CycleRunner {
             switch outcome {
             case .attempted(let record):
                 (agentObservation, agent) = await environment.assessAgent(
-                    instance, endpointAddresses: endpoints.websocketEndpointAddresses
+                    instance, endpointAddresses: endpoints.websocketEndpointAddresses, now: now()
                 )
                 decision = .idle(reason: "restarted: " + record.result + (record.detail.map { " (\($0))" } ?? ""))
                 lastDecisionState = decision.state
@@ -275,6 +278,30 @@ struct CycleRunner {
         lastDecisionState = decision.state
     }
 
+    /// A restart in its settle time, judged again this cycle: logged when it settles either way.
+    private func noteSettling(_ outcome: RestartLedger.SettleOutcome?) {
+        switch outcome {
+        case .verified(let record):
+            logger.notice(
+                "agent restart via \(record.via) verified: still running and on the endpoints after \(Int(RestartLedger.settleTime)) s (\(record.detail ?? ""))",
+                metadata: [
+                    "message_id": "\(MessageID.restartVerified.rawValue)", "via": "\(record.via)", "decision": "verified",
+                    "gap_seconds": "\(record.gapSeconds.map { DurationText.seconds($0, decimals: 3) } ?? "")",
+                ]
+            )
+        case .lost(let record):
+            logger.critical(
+                "agent restart via \(record.via) lost: \(record.detail ?? "")",
+                metadata: [
+                    "message_id": "\(MessageID.lostAfterRestart.rawValue)", "via": "\(record.via)",
+                    "decision": "lost-after-restart", "reason": "\(record.detail ?? "")",
+                ]
+            )
+        case .watching, nil:
+            break
+        }
+    }
+
     private mutating func noteFindings(_ findings: [Finding]) {
         let ids = Set(findings.map(\.id))
         for finding in findings where !lastFindingIDs.contains(finding.id) {
@@ -309,7 +336,31 @@ struct CycleRunner {
         let policy = RestartPolicy(settings)
         let currentTime = now()
         var findings = endpoints.findings + agent.findings
-        if let last = ledger.history.last, last.result != "verified", currentTime.timeIntervalSince(last.at) < 86400 {
+        if let cells = agent.facts.cells, let host = cells.publicHosts.first, let first = ledger.firstConfirmedAt,
+            let discovered = cells.discoveredAt, discovered >= first, agent.facts.connections != .vpcEndpoint
+        {
+            findings.append(Finding(
+                id: "cell-host-public", severity: .warning,
+                message: "The agent's cell host \(host) resolves to public addresses, although the agent learned it "
+                    + "at \(discovered), after the endpoints took effect: the endpoint's private DNS does not cover the "
+                    + "agent's cell, and a restart cannot move it",
+                hint: "Check the ecs-agent and ecs-telemetry endpoints' private DNS (and any Route 53 zone shared from "
+                    + "a hub VPC) for " + host + "; ecsvpcd does not restart the agent for this."
+            ))
+        }
+        if let last = ledger.restarts.last, last.result == StatusDocument.RestartRecord.lostAfterRestart,
+            currentTime.timeIntervalSince(last.at) < 86400
+        {
+            findings.append(Finding(
+                id: "lost-after-restart", severity: .critical,
+                message: "The agent was restarted (\(last.at), via \(last.via)) and reached the endpoints, then "
+                    + (last.detail ?? "was lost within the settle time"),
+                hint: "Check what stopped it (journalctl -u ecs, docker logs ecs-agent): under ecs-init, a restart "
+                    + "through Docker leaves ecs.service stopping the agent; set ECSVPCD_RESTART_VIA=auto or systemd."
+            ))
+        } else if let last = ledger.restarts.last, !["verified", StatusDocument.RestartRecord.settling].contains(last.result),
+            currentTime.timeIntervalSince(last.at) < 86400
+        {
             // Failed: critical. Interrupted or unverified (ecsvpcd stopped during it): the agent was looked after,
             // only the verification is missing.
             findings.append(Finding(
@@ -327,7 +378,7 @@ struct CycleRunner {
         }
         let health = findings.map(\.severity.health).max() ?? .ok
         let container = agentObservation.container
-        let agentSection = StatusDocument.Agent(
+        var agentSection = StatusDocument.Agent(
             running: container?.running ?? false,
             started: container?.startedAt,
             version: agentObservation.metadata?.version,
@@ -339,6 +390,9 @@ struct CycleRunner {
             supervisorDetail: agentObservation.supervisorDetail,
             proxy: agent.facts.viaProxy ? "yes (NO_PROXY does not cover the ECS names)" : nil
         )
+        agentSection.cells = agent.cells
+        agentSection.ownMove = agent.facts.cells?.ownMove
+        agentSection.cellsDetail = agentObservation.logDetail
         let restart = StatusDocument.Restart(
             state: settings.restart == .never && decision.state == "idle" ? "idle" : decision.state,
             reason: decision.reason,
@@ -354,6 +408,8 @@ struct CycleRunner {
         case .budgetSpent: summary += "; restart needed but budget spent"
         case .coolingDown(let until, _): summary += "; restart waits for cooldown until \(Self.clock(until))"
         case .blocked: summary += "; restart blocked"
+        case .waitingOwnMove(let until, _):
+            summary += "; no restart: the agent moves by itself" + (until.map { " by about \(Self.clock($0))" } ?? "")
         default: summary += "; no restart pending"
         }
         if health == .critical, !summary.hasPrefix("CRITICAL"), let first = findings.first(where: { $0.severity == .critical }) {

@@ -213,7 +213,7 @@ actor DaemonShared {
         if recent.count >= policy.budget {
             return "refused: the restart budget of \(policy.budget) per 24 h is spent"
         }
-        if let last = ledger.history.last {
+        if let last = ledger.restarts.last {
             let until = last.at.addingTimeInterval(RestartPlanner.seconds(policy.cooldown))
             if until > now {
                 return "refused: in the cooldown after the last restart until \(until)"

@@ -21,6 +21,8 @@ public struct ObservationEnvironment: Sendable {
             docker: docker
         )
         self.supervisor = supervisor
+        let metadata = try InstanceMetadataClient(endpoint: settings.imdsEndpoint)
+        self.metadata = metadata
         agentObserver = AgentObserver(
             container: settings.agentContainer,
             docker: docker,
@@ -28,9 +30,10 @@ public struct ObservationEnvironment: Sendable {
             settings: AgentSettingsReader(paths: settings.agentConfig),
             probePort: settings.probePort,
             supervisor: supervisor,
-            logger: logger
+            logger: logger,
+            agentLog: settings.agentLog.map { AgentLogReader(path: $0) },
+            metadata: metadata
         )
-        metadata = try InstanceMetadataClient(endpoint: settings.imdsEndpoint)
         // resolv.conf is followed as it changes; ECSVPCD_DNS_SERVERS, when set, replaces its nameservers for good.
         let resolvConf = ResolvConfFile(
             path: settings.resolvConf, hostsFile: settings.hostsFile, servers: settings.dnsServers, logger: logger
@@ -73,22 +76,43 @@ public struct ObservationEnvironment: Sendable {
     /// Observes the agent once and assesses it against this instance's ECS names and the endpoint addresses they
     /// resolve to now (`EndpointAssessment.websocketEndpointAddresses`).
     public func assessAgent(
-        _ instance: InstanceContext, endpointAddresses: Set<IPAddress>
+        _ instance: InstanceContext, endpointAddresses: Set<IPAddress>, now: Date = Date()
     ) async -> (AgentObservation, AgentAssessment) {
         let observation = await agentObserver.observe()
+        let cells = await observeCells(observation, instance: instance)
         // The websockets dial the cell their poll endpoint names (ecs-a-4.REGION.SUFFIX, ecs-t-4…), not ecs-a
         // itself: a NO_PROXY that lists only ecs-a.REGION.SUFFIX exempts neither, so a cell name is asked too.
-        let cells = ["ecs-a-1", "ecs-t-1"].map { "\($0).\(instance.region).\(instance.dnsSuffix)" }
-        let hosts = names(for: instance).filter { $0.service != .extra }.map(\.name) + cells
+        let cellNames = ["ecs-a-1", "ecs-t-1"].map { "\($0).\(instance.region).\(instance.dnsSuffix)" }
+        let hosts = names(for: instance).filter { $0.service != .extra }.map(\.name) + cellNames
         let proxy = hosts.lazy.compactMap { agentProxy(forHost: $0, port: 443, settings: observation.settings) }.first
         let assessment = AgentAssessment(
             observation: observation,
             classifier: classifier(for: instance),
             proxy: proxy,
             region: instance.region,
-            endpointAddresses: endpointAddresses
+            endpointAddresses: endpointAddresses,
+            cells: cells,
+            now: now
         )
         return (observation, assessment)
+    }
+
+    /// The cell hosts the agent's log names, resolved and probed like the ECS names (nil: no log read). Only
+    /// hosts under this instance's region and suffix are asked: a log is outside input.
+    func observeCells(_ observation: AgentObservation, instance: InstanceContext) async -> [AgentCellReport]? {
+        guard let log = observation.log else { return nil }
+        let suffix = ".\(instance.region).\(instance.dnsSuffix)".lowercased()
+        let hosts = log.cells.filter { $0.host.lowercased().hasSuffix(suffix) }
+        guard !hosts.isEmpty else { return [] }
+        let observations = await endpointObserver.observe(hosts.map { WatchedName(service: .extra, name: $0.host) })
+        let classifier = classifier(for: instance)
+        return zip(hosts, observations).map { host, observed in
+            let report = EndpointAssessment.report(for: observed, classifier: classifier)
+            return AgentCellReport(
+                service: host.service, host: host.host, addresses: report.addresses, route: report.route, source: "log",
+                plannedRedial: host.plannedRedial ?? host.expectedDisconnect
+            )
+        }
     }
 
     public func instanceSection(_ instance: InstanceContext) -> StatusDocument.Instance {

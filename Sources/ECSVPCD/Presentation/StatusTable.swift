@@ -64,6 +64,33 @@ public struct StatusTable: Sendable {
                 lines.append("  restarts via \(supervisor)" + (agent.supervisorDetail.map { " (\($0))" } ?? ""))
             }
             if let proxy = agent.proxy { lines.append("  proxy \(proxy)") }
+            if let cells = agent.cells, !cells.isEmpty {
+                lines.append("  cell hosts it dials (\(agent.cellsDetail ?? "from its log")):")
+                var cellRows: [[String]] = []
+                for cell in cells {
+                    let redial = cell.plannedRedial.map { "redials \(Self.until($0, now: now))" } ?? ""
+                    if cell.addresses.isEmpty { cellRows.append(["    " + cell.host, cell.route.rawValue, "-", "-", "-", redial]) }
+                    for (index, address) in cell.addresses.enumerated() {
+                        cellRows.append([
+                            index == 0 ? "    " + cell.host : "", index == 0 ? cell.route.rawValue : "",
+                            address.address.description, address.class.rawValue, address.tcp ?? "-", index == 0 ? redial : "",
+                        ])
+                    }
+                }
+                lines += table(header: ["    HOST", "ROUTE", "ADDRESS", "CLASS", "TCP \(probePort)", ""], rows: cellRows)
+            } else if let detail = agent.cellsDetail {
+                lines.append("  cell hosts unknown (\(detail)): judged by its connections and start time")
+            }
+            if let move = agent.ownMove {
+                switch move.because {
+                case .cellHostsPrivate:
+                    lines.append("  moves by itself by about \(move.expectedBy.map { Self.clock($0) } ?? "?"): its cell hosts already resolve to the endpoint")
+                case .cacheExpiry:
+                    lines.append("  moves by itself by about \(move.expectedBy.map { Self.clock($0) } ?? "?"): when its cached poll endpoint (12 h) expires")
+                case .unknown:
+                    lines.append("  own move: unknown (its cell hosts are not known)")
+                }
+            }
         }
         if let restart = document.restart {
             lines.append("")
@@ -72,8 +99,10 @@ public struct StatusTable: Sendable {
             lines.append(line)
             lines.append("  budget left \(restart.budgetLeft) in 24h")
             if let last = restart.history.last {
+                let what = last.result == StatusDocument.RestartRecord.movedByItself ? "last move" : "last restart"
+                let gap = last.gapSeconds.map { ", gap \(DurationText.seconds($0, decimals: 2)) s" } ?? ""
                 lines.append(
-                    "  last restart \(Self.ago(last.at, now: now)) via \(last.via): \(last.result)"
+                    "  \(what) \(Self.ago(last.at, now: now)) via \(last.via): \(last.result)\(gap)"
                         + (last.detail.map { " (\($0))" } ?? "")
                 )
             }

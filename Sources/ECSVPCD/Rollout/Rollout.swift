@@ -63,7 +63,7 @@ public struct Rollout: Sendable {
         }
         if maxWait > .zero {
             let wait = Double.random(in: 0...RestartPlanner.seconds(maxWait))
-            try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+            try? await LoopSleep.sleep(for: .milliseconds(Int64(wait * 1000)))
         }
         // The daemon holds the lock at most for one restart and its verification.
         let lock: RestartLock?
@@ -103,7 +103,8 @@ public struct Rollout: Sendable {
         // The daemon's decision, confirmed by this observation alone and without the slot.
         var policy = RestartPolicy(settings)
         policy.stableProbes = 1
-        policy.mode = .auto
+        // One-shot for a fleet tool: restart now if needed, not wait for the agent's own move.
+        policy.mode = .always
         var scratch = ledger
         scratch.firstConfirmedAt = ledger.firstConfirmedAt ?? ledger.confirmedAt
         scratch.configurationKey = nil
@@ -136,13 +137,26 @@ public struct Rollout: Sendable {
         )
         ledger.trim(now: Date())
         try? store.saveLedger(ledger)
-        let record: StatusDocument.RestartRecord
+        var record: StatusDocument.RestartRecord
         switch attempt {
         case .attempted(let made):
             record = made
         case .notAttempted(let why):
             return outcome("not-restarted", 2, "no way to restart the agent: \(why)", instance, endpoints.configuration, nil, findings)
         }
+        // On the endpoints once is not enough: still running and there over the settle time (ecs-init's ExecStop
+        // can stop an agent a few seconds after a restart that looked fine).
+        var settled: RestartLedger.SettleOutcome? = ledger.settling == nil ? nil : .watching
+        while settled == .watching {
+            try? await LoopSleep.sleep(for: .seconds(1))
+            let (_, again) = await environment.assessAgent(instance, endpointAddresses: endpoints.websocketEndpointAddresses)
+            settled = ledger.settle(now: Date(), running: again.facts.running, connections: again.facts.connections)
+        }
+        switch settled {
+        case .verified(let final), .lost(let final): record = final
+        case .watching, nil: break
+        }
+        try? store.saveLedger(ledger)
         if record.result == "verified" {
             return outcome("restarted", 0, "restarted via \(record.via) and verified: \(record.detail ?? "")", instance, endpoints.configuration, record, findings)
         }

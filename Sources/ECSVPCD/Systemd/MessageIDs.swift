@@ -24,4 +24,6 @@ public enum MessageID: String, CaseIterable, Sendable {
     case proxyBypassesEndpoints = "b8e5d1d4a11948be924a4da495b5f3bf"
     /// A restart is needed but waits (debounce, cooldown, or the restart window).
     case restartPending = "72bb5ea78aea4064ae402eed0a35d5a4"
+    /// A restarted agent reached the endpoints, then stopped or fell back within the settle time.
+    case lostAfterRestart = "2d2440790f9b4d4ba34e23c419b4f9ac"
 }

@@ -218,10 +218,13 @@ final class DaemonScenario: @unchecked Sendable {
         )
     }
 
-    /// Waits until the history has `count` records; returns the last.
+    /// Waits until the history has `count` records and the last has settled (a verified restart is `settling`
+    /// for its settle time, then `verified` or `lost-after-restart`); returns it.
     @discardableResult
-    func waitForRestart(count: Int = 1, timeout: Duration = .seconds(40)) async throws -> StatusDocument.RestartRecord {
-        try await waitUntil("\(count) restart(s) are recorded", timeout: timeout) { history.count >= count }
+    func waitForRestart(count: Int = 1, timeout: Duration = .seconds(60)) async throws -> StatusDocument.RestartRecord {
+        try await waitUntil("\(count) restart(s) are recorded and settled", timeout: timeout) {
+            history.count >= count && history[count - 1].result != StatusDocument.RestartRecord.settling
+        }
         return history[count - 1]
     }
 
