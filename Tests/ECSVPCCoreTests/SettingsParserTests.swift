@@ -54,7 +54,7 @@ private let validSettings: [ValidSetting] = [
     ValidSetting(key: "ECSVPCD_AGENT_CONFIG", value: "/etc/ecs/ecs.config") { $0.agentConfig == ["/etc/ecs/ecs.config"] },
     ValidSetting(key: "ECSVPCD_RESTART", value: "never") { $0.restart == .never },
     ValidSetting(key: "ECSVPCD_RESTART", value: "always") { $0.restart == .always },
-    ValidSetting(key: "ECSVPCD_AGENT_LOG", value: "/var/log/ecs/ecs-agent.log") { $0.agentLog == "/var/log/ecs/ecs-agent.log" },
+    ValidSetting(key: "ECSVPCD_AGENT_LOG", value: "/srv/ecs/agent.log") { $0.agentLog == "/srv/ecs/agent.log" },
     ValidSetting(key: "ECSVPCD_AGENT_LOG", value: "off") { $0.agentLog == nil },
     ValidSetting(key: "ECSVPCD_RESTART_VIA", value: "docker") { $0.restartVia == .docker },
     ValidSetting(key: "ECSVPCD_RESTART_WINDOW", value: "0") { $0.restartWindow == .zero },

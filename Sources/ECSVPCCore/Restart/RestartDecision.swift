@@ -212,18 +212,18 @@ public struct RestartPlanner: Sendable {
 
         // 5. This instance's slot in the window; in auto mode, no restart when the agent moves by itself first.
         let slot = confirmedAt.addingTimeInterval(slotOffset(configurationKey: configurationKey))
-        if policy.mode == .auto, !force, let move = cells?.ownMove, let by = move.expectedBy, by <= max(slot, now) {
+        if policy.mode == .auto, !force, let move = cells?.ownMove, let by = move.expectedBy {
             // A forecast that did not come true (the agent still on public addresses well after it) is not
             // waited for again: the restart then comes at the slot.
-            let since = ledger.waitingOwnMoveSince ?? now
-            if now.timeIntervalSince(since) <= AgentOwnMove.longestConnection + 300 {
-                ledger.waitingOwnMoveSince = since
+            if let since = ledger.waitingOwnMoveSince, now.timeIntervalSince(since) > AgentOwnMove.longestConnection + 300 {
+                reason += "; the agent did not move by itself as expected (waited since \(since))"
+            } else if by <= max(slot, now) {
+                ledger.waitingOwnMoveSince = ledger.waitingOwnMoveSince ?? now
                 let why = move.because == .cellHostsPrivate
                     ? "its cell hosts already resolve to the endpoints, so it moves at its next redial"
                     : "its cached poll endpoint expires and it asks afresh"
                 return .waitingOwnMove(until: by, reason: reason + "; " + why + ", before this instance's slot")
             }
-            reason += "; the agent did not move by itself by \(by) as expected"
         }
         if policy.mode == .never {
             return .pending(at: max(slot, now), reason: reason + "; ECSVPCD_RESTART=never, so only reported")
