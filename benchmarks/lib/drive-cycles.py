@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Drives a running `ecsvpcd run` one cycle at a time over its control socket and prints its footprint.
+
+Usage: drive-cycles.py CONTROL_SOCKET PID MARK...   (e.g. 100 1000 10000)
+For each mark (cycles since the driver started), asks for cycles (reprobe, then status until the count moves),
+then prints the heap in use, anonymous memory and RSS from the status's `process`, and the rate; at the end the
+growth per 1,000 cycles between the second mark (or the first) and the last. Used by benchmarks/soak and
+benchmarks/agent-log.
+"""
+import json, os, socket, sys, time
+path, pid, marks = sys.argv[1], sys.argv[2], [int(m) for m in sys.argv[3:]]
+
+def ask(command):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(json.dumps({"command": command}).encode() + b"\n")
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return json.loads(data)
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds():  # utime + stime of the daemon
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / HZ
+
+
+def process():
+    return ask("status")["status"]["process"]
+
+def settled():  # the lowest heap of three reads with the cycle count unchanged
+    reads = []
+    while len(reads) < 3:
+        p = process()
+        if reads and reads[-1]["cycles"] != p["cycles"]:
+            reads = []
+        reads.append(p)
+        time.sleep(0.01)
+    return min(reads, key=lambda p: p["heapInUseBytes"])
+
+start = process()["cycles"]
+done, rows, t0 = start, [], time.monotonic()
+cpu0, cycles0 = cpu_seconds(), start
+for mark in marks:
+    while done < start + mark:
+        ask("reprobe")
+        while True:
+            c = process()["cycles"]
+            if c != done:
+                done = c
+                break
+    cpu1, cycles1 = cpu_seconds(), done
+    p = settled()
+    rows.append((mark, p, time.monotonic() - t0))
+    per_cycle = (cpu1 - cpu0) * 1000 / max(cycles1 - cycles0, 1)
+    cpu0, cycles0 = cpu_seconds(), p["cycles"]
+    print(f"  {mark:>8} {p['heapInUseBytes'] / 1024:>12.0f} {p['anonymousKiB']:>14} {p['rssKiB']:>10}"
+          f" {mark / (time.monotonic() - t0):>10.0f} {per_cycle:>14.3f}", flush=True)
+if len(rows) >= 2:
+    (m0, p0, _), (m1, p1, _) = rows[1] if len(rows) > 2 else rows[0], rows[-1]
+    span = max(m1 - m0, 1)
+    print(f"  growth per 1,000 cycles from cycle {m0} to {m1}: heap {(p1['heapInUseBytes'] - p0['heapInUseBytes']) * 1000 / span / 1024:+.2f} KiB,"
+          f" anonymous {(p1['anonymousKiB'] - p0['anonymousKiB']) * 1000 / span:+.1f} KiB")
