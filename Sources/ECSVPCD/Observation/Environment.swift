@@ -81,8 +81,11 @@ public struct ObservationEnvironment: Sendable {
         let observation = await agentObserver.observe()
         let cells = await observeCells(observation, instance: instance)
         // The websockets dial the cell their poll endpoint names (ecs-a-4.REGION.SUFFIX, ecs-t-4…), not ecs-a
-        // itself: a NO_PROXY that lists only ecs-a.REGION.SUFFIX exempts neither, so a cell name is asked too.
-        let cellNames = ["ecs-a-1", "ecs-t-1"].map { "\($0).\(instance.region).\(instance.dnsSuffix)" }
+        // itself: a NO_PROXY that lists only ecs-a.REGION.SUFFIX exempts neither, so the cell hosts are asked too
+        // (those of its log when known, else a cell name of the region).
+        let logged = (cells ?? []).map(\.host)
+        let cellNames = logged.isEmpty
+            ? ["ecs-a-1", "ecs-t-1"].map { "\($0).\(instance.region).\(instance.dnsSuffix)" } : logged
         let hosts = names(for: instance).filter { $0.service != .extra }.map(\.name) + cellNames
         let proxy = hosts.lazy.compactMap { agentProxy(forHost: $0, port: 443, settings: observation.settings) }.first
         let assessment = AgentAssessment(
