@@ -188,4 +188,30 @@ struct AgentCellsTests {
         #expect(kept.history.last?.result == "lost-after-restart")
         #expect(kept.restartsInLastDay(before: clock.now).count == 1, "a lost restart still counts for the budget")
     }
+
+    @Test("a cell host on endpoint addresses that refuse or drop 443 is critical and holds back a restart")
+    func cellHostNotAccepting() {
+        func assess(_ probe: ProbeOutcome) -> AgentAssessment {
+            let fixture = AgentObservationFixture(sockets: .remotes([IPAddress("198.51.100.7")!]))
+            let observation = AgentObservation(
+                container: fixture.container, containerError: nil, metadata: nil, metadataError: nil,
+                settings: fixture.settings, sockets: fixture.sockets, supervisor: .systemd, supervisorDetail: "active"
+            )
+            let cell = AgentCellReport(
+                service: .ecsAgent, host: "ecs-a-3.us-east-1.amazonaws.com",
+                addresses: [AddressReport(address: IPAddress("10.1.0.10")!, class: .vpc, ttl: 60, probe: probe)],
+                route: .vpcEndpoint, source: "log", plannedRedial: nil
+            )
+            return AgentAssessment(
+                observation: observation, classifier: AgentObservationFixture.classifier, proxy: nil,
+                region: "us-east-1", endpointAddresses: [], cells: [cell], now: now
+            )
+        }
+        let dropped = assess(.timeout)
+        #expect(dropped.findings.contains { $0.id == "cell-host-not-accepting" && $0.severity == .critical })
+        #expect(!dropped.cellHostsAcceptConnections)
+        let open = assess(.open(milliseconds: 1))
+        #expect(!open.findings.contains { $0.id == "cell-host-not-accepting" })
+        #expect(open.cellHostsAcceptConnections)
+    }
 }

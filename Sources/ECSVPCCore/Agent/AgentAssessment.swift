@@ -41,6 +41,12 @@ public struct AgentAssessment: Sendable {
     /// The cell hosts from the agent's log, resolved and probed; nil when no log was read.
     public var cells: [AgentCellReport]?
 
+    /// The finding of a cell host on endpoint addresses that do not accept TCP: it blocks a restart.
+    public static let cellHostNotAccepting = "cell-host-not-accepting"
+
+    /// Whether every cell host the agent dials that resolves to the endpoints accepts connections there.
+    public var cellHostsAcceptConnections: Bool { !findings.contains { $0.id == Self.cellHostNotAccepting } }
+
     /// - Parameters:
     ///   - proxy: the proxy the agent uses for the ECS names (nil: none), decided by the adapter that knows the
     ///     agent's NO_PROXY rules.
@@ -141,6 +147,23 @@ public struct AgentAssessment: Sendable {
                 id: "agent-too-old", severity: .warning,
                 message: "The agent is \(version); the ECS VPC endpoints need 1.25.1 or later on EC2",
                 hint: "Update the agent (a newer ECS-optimized AMI, or yum update -y ecs-init && systemctl restart ecs)."
+            ))
+        }
+        for cell in cells ?? [] where cell.isWebsocket && cell.route != .public {
+            // As for the names: an IPv6 address this host has no route to, beside an open one, does not count.
+            let anyOpen = cell.addresses.contains { $0.isEndpoint && $0.tcp == "open" }
+            let failing = cell.addresses.filter { address in
+                address.isEndpoint && address.tcp != nil && address.tcp != "open"
+                    && !(anyOpen && address.address.isIPv6 && address.tcp == "unreachable")
+            }
+            guard !failing.isEmpty else { continue }
+            findings.append(Finding(
+                id: Self.cellHostNotAccepting, severity: .critical,
+                message: "The agent's cell host \(cell.host) resolves to endpoint addresses that do not accept the "
+                    + "connection (" + failing.map { "\($0.address) \($0.tcp ?? "")" }.joined(separator: ", ")
+                    + "): the agent loses ECS at its next redial, whatever ecsvpcd does",
+                hint: "Check the endpoint's security group (inbound TCP 443 from this instance's subnet) and its "
+                    + "network ACLs; ecsvpcd does not restart the agent onto it."
             ))
         }
         if facts.running, connections == .unknown, let detail {

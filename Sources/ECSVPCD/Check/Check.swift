@@ -14,16 +14,30 @@ public struct Check: Sendable {
         let instance = try await environment.loadInstance()
         let assessment = await environment.assessEndpoints(instance)
         let settings = environment.settings
+        // The hosts the agent really dials, where its log names them: what a person on SSH wants to see next to
+        // the three names. The agent's own findings stay the daemon's; only a failing cell host counts here.
+        var agentSection: StatusDocument.Agent?
+        var findings = assessment.findings
+        if let log = settings.agentLog, access(log, R_OK) == 0 {
+            let (observation, agent) = await environment.assessAgent(
+                instance, endpointAddresses: assessment.websocketEndpointAddresses, now: now()
+            )
+            if let cells = agent.cells, !cells.isEmpty {
+                agentSection = StatusDocument.Agent(observation, agent)
+                findings += agent.findings.filter { $0.id == AgentAssessment.cellHostNotAccepting }
+            }
+        }
+        let health = findings.map(\.severity.health).max() ?? .ok
         return StatusDocument(
             source: "check",
-            health: assessment.health,
+            health: health,
             summary: StatusLine.endpoints(assessment, probePort: settings.probePort),
             instance: environment.instanceSection(instance),
             endpoints: assessment.endpoints,
             configuration: assessment.configuration,
-            agent: nil,
+            agent: agentSection,
             restart: nil,
-            findings: assessment.findings,
+            findings: findings,
             updatedAt: now()
         )
     }

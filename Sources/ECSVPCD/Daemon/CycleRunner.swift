@@ -81,7 +81,7 @@ struct CycleRunner {
             now: now(),
             configuration: endpoints.configuration,
             configurationKey: endpoints.configurationKey,
-            endpointsAcceptConnections: endpoints.endpointsAcceptConnections,
+            endpointsAcceptConnections: endpoints.endpointsAcceptConnections && agent.cellHostsAcceptConnections,
             agent: agent.facts,
             ledger: &ledger,
             force: force != nil
@@ -378,21 +378,7 @@ struct CycleRunner {
         }
         let health = findings.map(\.severity.health).max() ?? .ok
         let container = agentObservation.container
-        var agentSection = StatusDocument.Agent(
-            running: container?.running ?? false,
-            started: container?.startedAt,
-            version: agentObservation.metadata?.version,
-            cluster: agentObservation.metadata?.cluster,
-            connections: agent.facts.connections.rawValue,
-            connectionsDetail: agent.connectionsDetail,
-            remoteAddresses: agent.remoteAddresses,
-            supervisor: agentObservation.supervisor?.rawValue,
-            supervisorDetail: agentObservation.supervisorDetail,
-            proxy: agent.facts.viaProxy ? "yes (NO_PROXY does not cover the ECS names)" : nil
-        )
-        agentSection.cells = agent.cells
-        agentSection.ownMove = agent.facts.cells?.ownMove
-        agentSection.cellsDetail = agentObservation.logDetail
+        let agentSection = StatusDocument.Agent(agentObservation, agent)
         let restart = StatusDocument.Restart(
             state: settings.restart == .never && decision.state == "idle" ? "idle" : decision.state,
             reason: decision.reason,
@@ -435,5 +421,26 @@ struct CycleRunner {
     static func clock(_ date: Date) -> String {
         // "2026-11-29T23:34:09Z" → "23:34:09Z": the status line is read within the day.
         String(StatusTable.clock(date).drop { $0 != "T" }.dropFirst())
+    }
+}
+
+extension StatusDocument.Agent {
+    /// The status document's agent section from one observation and its assessment (daemon and check).
+    init(_ observation: AgentObservation, _ agent: AgentAssessment) {
+        self.init(
+            running: observation.container?.running ?? false,
+            started: observation.container?.startedAt,
+            version: observation.metadata?.version,
+            cluster: observation.metadata?.cluster,
+            connections: agent.facts.connections.rawValue,
+            connectionsDetail: agent.connectionsDetail,
+            remoteAddresses: agent.remoteAddresses,
+            supervisor: observation.supervisor?.rawValue,
+            supervisorDetail: observation.supervisorDetail,
+            proxy: agent.facts.viaProxy ? "yes (NO_PROXY does not cover the ECS names)" : nil
+        )
+        cells = agent.cells
+        ownMove = agent.facts.cells?.ownMove
+        cellsDetail = observation.logDetail
     }
 }
