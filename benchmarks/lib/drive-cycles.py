@@ -4,8 +4,9 @@
 Usage: drive-cycles.py CONTROL_SOCKET PID MARK...   (e.g. 100 1000 10000)
 For each mark (cycles since the driver started), asks for cycles (reprobe, then status until the count moves),
 then prints the heap in use, anonymous memory and RSS from the status's `process`, and the rate; at the end the
-growth per 1,000 cycles between the second mark (or the first) and the last. Used by benchmarks/soak and
-benchmarks/agent-log.
+growth per 1,000 cycles between the second mark (or the first) and the last. Used by benchmarks/soak. (No CPU
+figure: the status requests between cycles cost the daemon more than a cycle; benchmarks/agent-log and
+benchmarks/daemon-vs-blackbox measure CPU on the daemon's own interval.)
 """
 import json, os, socket, sys, time
 path, pid, marks = sys.argv[1], sys.argv[2], [int(m) for m in sys.argv[3:]]
@@ -24,14 +25,6 @@ def ask(command):
     s.close()
     return json.loads(data)
 
-HZ = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds():  # utime + stime of the daemon
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
-
-
 def process():
     return ask("status")["status"]["process"]
 
@@ -47,7 +40,6 @@ def settled():  # the lowest heap of three reads with the cycle count unchanged
 
 start = process()["cycles"]
 done, rows, t0 = start, [], time.monotonic()
-cpu0, cycles0 = cpu_seconds(), start
 for mark in marks:
     while done < start + mark:
         ask("reprobe")
@@ -56,13 +48,10 @@ for mark in marks:
             if c != done:
                 done = c
                 break
-    cpu1, cycles1 = cpu_seconds(), done
     p = settled()
     rows.append((mark, p, time.monotonic() - t0))
-    per_cycle = (cpu1 - cpu0) * 1000 / max(cycles1 - cycles0, 1)
-    cpu0, cycles0 = cpu_seconds(), p["cycles"]
     print(f"  {mark:>8} {p['heapInUseBytes'] / 1024:>12.0f} {p['anonymousKiB']:>14} {p['rssKiB']:>10}"
-          f" {mark / (time.monotonic() - t0):>10.0f} {per_cycle:>14.3f}", flush=True)
+          f" {mark / (time.monotonic() - t0):>10.0f}", flush=True)
 if len(rows) >= 2:
     (m0, p0, _), (m1, p1, _) = rows[1] if len(rows) > 2 else rows[0], rows[-1]
     span = max(m1 - m0, 1)

@@ -23,7 +23,10 @@ public struct EndpointObserver: Sendable {
         self.probeTimeout = probeTimeout
     }
 
-    public func observe(_ names: [WatchedName]) async -> [EndpointObservation] {
+    /// - Parameter compareAmazon: also ask the Amazon-provided resolver (for the ECS names; the agent's cell hosts
+    ///   need no second opinion, and it would double their queries every cycle).
+    public func observe(_ names: [WatchedName], compareAmazon: Bool = true) async -> [EndpointObservation] {
+        let amazonResolver = compareAmazon ? amazonResolver : nil
         let resolved = await withTaskGroup(of: (Int, NameResolution, NameResolution?).self) { group in
             for (index, watched) in names.enumerated() {
                 group.addTask {

@@ -107,7 +107,9 @@ public struct ObservationEnvironment: Sendable {
         let suffix = ".\(instance.region).\(instance.dnsSuffix)".lowercased()
         let hosts = log.cells.filter { $0.host.lowercased().hasSuffix(suffix) }
         guard !hosts.isEmpty else { return [] }
-        let observations = await endpointObserver.observe(hosts.map { WatchedName(service: .extra, name: $0.host) })
+        let observations = await endpointObserver.observe(
+            hosts.map { WatchedName(service: .extra, name: $0.host) }, compareAmazon: false
+        )
         let classifier = classifier(for: instance)
         return zip(hosts, observations).map { host, observed in
             let report = EndpointAssessment.report(for: observed, classifier: classifier)
