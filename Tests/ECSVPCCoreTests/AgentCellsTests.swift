@@ -4,13 +4,13 @@ import Testing
 
 /// A cell host of the agent as the daemon reports it, on one address of the given class.
 private func cell(
-    _ service: AgentCellService, _ host: String, route: EndpointRoute, redial: Date? = nil
+    _ service: AgentCellService, _ host: String, route: EndpointRoute, redial: Date? = nil, lastSeen: Date? = nil
 ) -> AgentCellReport {
     let address = IPAddress(route == .public ? "198.51.100.7" : "10.1.0.10")!
     return AgentCellReport(
         service: service, host: host,
         addresses: [AddressReport(address: address, class: route == .public ? .public : .vpc, ttl: 60, probe: .open(milliseconds: 1))],
-        route: route, source: "log", plannedRedial: redial
+        route: route, source: "log", plannedRedial: redial, lastSeen: lastSeen
     )
 }
 
@@ -129,12 +129,27 @@ struct AgentCellsTests {
         let confirmed = harness.confirm(agent: old)
         harness.clock.advance(by: 60)
         let fresh = AgentFacts.withCells(
-            [cell(.ecsAgent, "ecs-a-9.us-east-1.amazonaws.com", route: .public)],
+            [cell(.ecsAgent, "ecs-a-9.us-east-1.amazonaws.com", route: .public, lastSeen: confirmed.addingTimeInterval(31))],
             discoveredAt: confirmed.addingTimeInterval(30), now: harness.clock.now
         )
         let decision = harness.decide(agent: fresh)
         #expect(decision.state == "blocked", "\(decision)")
         #expect(decision.reason.contains("cell-host-public"), "\(decision)")
+    }
+
+    @Test("a discovery whose answer the log has not shown yet leaves the old public host as the cached one, not cell-host-public")
+    func unansweredDiscoveryIsNotCellHostPublic() {
+        var harness = PlannerHarness(policy: .fleetDefault(window: .zero))
+        let confirmed = harness.confirm(agent: .connectedPublicly())
+        harness.clock.advance(by: 60)
+        // The agent restarted (or asked afresh) at +30 s; its log still names the old host, last at -1 h.
+        let waiting = AgentFacts.withCells(
+            [cell(.ecsAgent, "ecs-a-3.us-east-1.amazonaws.com", route: .public, lastSeen: confirmed.addingTimeInterval(-3600))],
+            discoveredAt: confirmed.addingTimeInterval(30), now: harness.clock.now
+        )
+        let decision = harness.decide(agent: waiting)
+        #expect(decision.state != "blocked", "\(decision)")
+        #expect(!decision.reason.contains("cell-host-public"), "\(decision)")
     }
 
     @Test("a forecast that did not come true is not waited for again: the restart keeps its slot")

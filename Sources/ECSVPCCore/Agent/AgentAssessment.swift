@@ -66,7 +66,7 @@ public struct AgentAssessment: Sendable {
         self.cells = cells
         // The agent's cache is in memory: it learns its cell hosts afresh at each start, and when a logged
         // discovery says so.
-        let discoveredAt = [observation.log?.lastFreshDiscovery, container?.startedAt, observation.log?.lastAgentStart]
+        let discoveredAt = [observation.log?.lastAnsweredDiscovery, container?.startedAt, observation.log?.lastAgentStart]
             .compactMap { $0 }.max()
         var remotes: [IPAddress] = []
         var detail: String?

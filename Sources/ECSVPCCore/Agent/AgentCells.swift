@@ -13,11 +13,14 @@ public struct AgentCellReport: Hashable, Sendable, Codable {
     public var source: String
     /// When the agent plans to close this websocket and redial (from its log), if known.
     public var plannedRedial: Date?
+    /// The time of the last line of the agent's that named this host.
+    public var lastSeen: Date?
 
     public init(
         service: AgentCellService, host: String, addresses: [AddressReport], route: EndpointRoute, source: String,
-        plannedRedial: Date?
+        plannedRedial: Date?, lastSeen: Date? = nil
     ) {
+        self.lastSeen = lastSeen
         self.service = service
         self.host = host
         self.addresses = addresses
@@ -90,22 +93,35 @@ public struct AgentCellFacts: Hashable, Sendable {
     public var known: Bool
     /// The public websocket cell hosts (route public or mixed).
     public var publicHosts: [String]
-    /// When the agent last learned its cell hosts afresh (a logged discovery, else its start).
+    /// Those of them the agent's log named at or after `discoveredAt`: the answer of its last discovery, not the
+    /// previous one's still in the log while a discovery call (or a restarted agent's first) has no answer yet.
+    public var publicHostsOfLastDiscovery: [String]
+    /// When the agent last learned its cell hosts afresh (a logged discovery with its answer, else its start).
     public var discoveredAt: Date?
     public var ownMove: AgentOwnMove
 
-    public init(known: Bool, publicHosts: [String], discoveredAt: Date?, ownMove: AgentOwnMove) {
+    public init(
+        known: Bool, publicHosts: [String], publicHostsOfLastDiscovery: [String]? = nil, discoveredAt: Date?,
+        ownMove: AgentOwnMove
+    ) {
         self.known = known
         self.publicHosts = publicHosts
+        self.publicHostsOfLastDiscovery = publicHostsOfLastDiscovery ?? publicHosts
         self.discoveredAt = discoveredAt
         self.ownMove = ownMove
     }
 
     public init(cells: [AgentCellReport], discoveredAt: Date?, now: Date) {
         let websockets = cells.filter(\.isWebsocket)
+        let publicCells = websockets.filter { $0.route == .public || $0.route == .mixed }
         self.init(
             known: !websockets.isEmpty,
-            publicHosts: websockets.filter { $0.route == .public || $0.route == .mixed }.map(\.host),
+            publicHosts: publicCells.map(\.host),
+            publicHostsOfLastDiscovery: publicCells.filter { cell in
+                guard let discoveredAt else { return false }
+                // The log's times are whole seconds (RFC 3339 without a fraction), the container's start is not.
+                return cell.lastSeen.map { $0.addingTimeInterval(1) > discoveredAt } ?? false
+            }.map(\.host),
             discoveredAt: discoveredAt,
             ownMove: AgentOwnMove.forecast(cells: cells, discoveredAt: discoveredAt, now: now)
         )

@@ -211,6 +211,9 @@ public struct AgentLogSummary: Sendable, Codable, Hashable {
     /// The last "Invoking DiscoverPollEndpoint" that did not fail: from then the agent's cache holds its answer
     /// for 12 h. The agent logs it at debug level only, so nil under the default `ECS_LOGLEVEL=info`.
     public var lastFreshDiscovery: Date? { pendingDiscovery ?? confirmedDiscovery }
+    /// The last fresh discovery whose answer the log has shown since (a later line of the agent's): until then the
+    /// cells the log names are still the previous answer's.
+    public var lastAnsweredDiscovery: Date? { confirmedDiscovery }
     /// The last start of the agent in the log (its discovery cache is in memory, so a start empties it).
     public private(set) var lastAgentStart: Date?
     /// The version the last start line gives.

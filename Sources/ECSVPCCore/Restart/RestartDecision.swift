@@ -177,7 +177,10 @@ public struct RestartPlanner: Sendable {
             if let host = cells.publicHosts.first {
                 // Learned afresh after the endpoints took effect and still public: the endpoint's private DNS
                 // does not cover this cell, and a restart would only ask for it again.
-                if let discovered = cells.discoveredAt, discovered >= firstConfirmedAt {
+                if let discovered = cells.discoveredAt, discovered >= firstConfirmedAt,
+                    let learned = cells.publicHostsOfLastDiscovery.first
+                {
+                    let host = learned
                     ledger.waitingOwnMoveSince = nil
                     return .blocked(reason: "the agent's cell host \(host) resolves to public addresses although the agent "
                         + "discovered it after the endpoints took effect (cell-host-public); a restart cannot move it")

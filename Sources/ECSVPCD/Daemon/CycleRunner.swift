@@ -336,7 +336,7 @@ struct CycleRunner {
         let policy = RestartPolicy(settings)
         let currentTime = now()
         var findings = endpoints.findings + agent.findings
-        if let cells = agent.facts.cells, let host = cells.publicHosts.first, let first = ledger.firstConfirmedAt,
+        if let cells = agent.facts.cells, let host = cells.publicHostsOfLastDiscovery.first, let first = ledger.firstConfirmedAt,
             let discovered = cells.discoveredAt, discovered >= first, agent.facts.connections != .vpcEndpoint
         {
             findings.append(Finding(

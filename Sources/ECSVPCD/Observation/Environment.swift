@@ -115,7 +115,7 @@ public struct ObservationEnvironment: Sendable {
             let report = EndpointAssessment.report(for: observed, classifier: classifier)
             return AgentCellReport(
                 service: host.service, host: host.host, addresses: report.addresses, route: report.route, source: "log",
-                plannedRedial: host.plannedRedial ?? host.expectedDisconnect
+                plannedRedial: host.plannedRedial ?? host.expectedDisconnect, lastSeen: host.lastSeen
             )
         }
     }
