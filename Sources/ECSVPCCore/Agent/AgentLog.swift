@@ -254,7 +254,7 @@ public struct AgentLogSummary: Sendable, Codable, Hashable {
     }
 
     private mutating func add(_ line: LogfmtLine) {
-        let time = line["time"].flatMap(AgentLogTime.rfc3339)
+        let time = line["time"].flatMap(TimeText.rfc3339)
         if let time, time > lastLineTime ?? .distantPast { lastLineTime = time }
         let message = line["msg"] ?? ""
 
@@ -328,9 +328,9 @@ public struct AgentLogSummary: Sendable, Codable, Hashable {
 
     private mutating func connected(_ service: AgentCellService, line: LogfmtLine, lineTime: Date?) {
         guard let index = cells.firstIndex(where: { $0.service == service }) else { return }
-        let connect = line["ConnectTime"].flatMap(AgentLogTime.dateTime) ?? lineTime
-        let expected = line["ExpectedDisconnectTime"].flatMap(AgentLogTime.dateTime)
-        let duration = line["maxConnectionDuration"].flatMap(AgentLogTime.goDuration)
+        let connect = line["ConnectTime"].flatMap(TimeText.dateTime) ?? lineTime
+        let expected = line["ExpectedDisconnectTime"].flatMap(TimeText.dateTime)
+        let duration = line["maxConnectionDuration"].flatMap(TimeText.goDuration)
         cells[index].connectedAt = connect
         cells[index].expectedDisconnect = expected
         if let connect, let duration {
@@ -380,10 +380,11 @@ public struct AgentLogSummary: Sendable, Codable, Hashable {
     }
 }
 
-/// The agent's time formats, read without a calendar or time zone.
-enum AgentLogTime {
-    /// `time=`: RFC 3339, `2026-12-07T03:00:58Z`, with or without fractional seconds, `Z` or an offset.
-    static func rfc3339(_ text: String) -> Date? {
+/// The time formats of the agent's log and the Docker Engine, read without a calendar or time zone.
+public enum TimeText {
+    /// RFC 3339: the agent's `time=` (`2026-12-07T03:00:58Z`), Docker's `StartedAt`
+    /// (`2024-05-01T10:20:30.123456789Z`); with or without fractional seconds (up to nanoseconds), `Z` or an offset.
+    public static func rfc3339(_ text: String) -> Date? {
         let b = Array(text.utf8)
         guard b.count >= 20, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
             let base = civil(b)
