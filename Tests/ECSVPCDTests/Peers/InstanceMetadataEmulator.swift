@@ -33,10 +33,12 @@ final class InstanceMetadataEmulator: @unchecked Sendable {
         try directory.write("requests.log", "")
         // SIGTERM and SIGUSR1 must reach the emulator (stop(), revokeTokens()). PeerProcess now spawns with an
         // empty signal mask; unblocking here as well keeps this peer independent of how it is spawned.
+        // Debian's python3 itself (scripts/test installs it), not a version manager's shim on the PATH: the shim is
+        // a shell script that takes seconds to start when every suite starts its peers at once.
         process = try PeerProcess(
-            "/usr/bin/env",
-            [
-                "python3", "-c",
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "/usr/bin/env",
+            (FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? [] : ["python3"]) + [
+                "-c",
                 "import runpy, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
                     + "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
                 Self.script, "--listen", address.description, "--port", String(port),
@@ -45,7 +47,8 @@ final class InstanceMetadataEmulator: @unchecked Sendable {
             ],
             name: "imds-emulator \(address)"
         )
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: a loaded machine (every suite starting its peers at once) is not the emulator's failure.
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             guard process.process.isRunning else {
                 throw Failure("imds-emulator exited with status \(process.process.terminationStatus)")
@@ -54,7 +57,7 @@ final class InstanceMetadataEmulator: @unchecked Sendable {
             if await TCPProbe().probe([address], port: port, timeout: .milliseconds(200))[address]?.isOpen == true { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw Failure("imds-emulator at \(endpoint) did not accept connections within 10 s")
+        throw Failure("imds-emulator at \(endpoint) did not accept connections within 30 s")
     }
 
     /// The values of an instance in `region` whose VPC has `vpcCIDRs` (IPv4 blocks first, then IPv6).
