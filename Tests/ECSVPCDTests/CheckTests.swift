@@ -242,7 +242,9 @@ struct CheckTests {
             let down = DNSServer(address: Loopback.dnsServer(), port: sandbox.dns.server.port)
             let start = ContinuousClock.now
             let document = try await sandbox.check(sandbox.settings(dnsServer: down))
-            #expect(ContinuousClock.now - start < .seconds(5))
+            // Refused at once, not waited out: well under the resolvers' timeouts added up (a loaded machine can
+            // take seconds to schedule the check's tasks, so the bound guards against waiting, not for speed).
+            #expect(ContinuousClock.now - start < .seconds(15))
             #expect(document.configuration == .unresolved)
             #expect(document.health == .critical)
             #expect(document.endpoints.allSatisfy { $0.route == .unresolved && $0.addresses.isEmpty })

@@ -172,12 +172,12 @@ struct ControlServerTests {
         let handler = FakeControlHandler()
         try await withControlServer(handler: handler) { path in
             let client = ControlClient(path: path)
-            #expect(try await client.send(.reprobe, timeout: .seconds(2)) == .done(message: "reprobe scheduled"))
+            #expect(try await client.send(.reprobe, timeout: .seconds(10)) == .done(message: "reprobe scheduled"))
             #expect(
-                try await client.send(.restartAgent(reason: "endpoints created"), timeout: .seconds(2))
+                try await client.send(.restartAgent(reason: "endpoints created"), timeout: .seconds(10))
                     == .done(message: "agent restart requested: endpoints created")
             )
-            let failed = try await client.send(.restartAgent(reason: "fail please"), timeout: .seconds(2))
+            let failed = try await client.send(.restartAgent(reason: "fail please"), timeout: .seconds(10))
             #expect(failed == .failure(.init(.failed, "the restart budget is spent; wait until 12:00")))
             let noReason = try await ControlRawRequest.send("{\"command\":\"restart-agent\"}\n", to: path)
             #expect(noReason == .done(message: "agent restart requested: \(ControlRequest.defaultRestartReason)"))
