@@ -50,10 +50,10 @@ for mark in marks:
                 break
     p = settled()
     rows.append((mark, p, time.monotonic() - t0))
-    print(f"  {mark:>8} {p['heapInUseBytes'] / 1024:>12.0f} {p['anonymousKiB']:>14} {p['rssKiB']:>10}"
+    print(f"  {mark:>8} {p['heapAfterCycleBytes'] / 1024:>12.0f} {p['anonymousKiB']:>14} {p['rssKiB']:>10}"
           f" {mark / (time.monotonic() - t0):>10.0f}", flush=True)
 if len(rows) >= 2:
     (m0, p0, _), (m1, p1, _) = rows[1] if len(rows) > 2 else rows[0], rows[-1]
     span = max(m1 - m0, 1)
-    print(f"  growth per 1,000 cycles from cycle {m0} to {m1}: heap {(p1['heapInUseBytes'] - p0['heapInUseBytes']) * 1000 / span / 1024:+.2f} KiB,"
+    print(f"  growth per 1,000 cycles from cycle {m0} to {m1}: heap {(p1['heapAfterCycleBytes'] - p0['heapAfterCycleBytes']) * 1000 / span / 1024:+.2f} KiB,"
           f" anonymous {(p1['anonymousKiB'] - p0['anonymousKiB']) * 1000 / span:+.1f} KiB")

@@ -112,8 +112,10 @@ public struct StatusDocument: Hashable, Sendable, Codable {
         public var pid: Int32
         /// Cycles completed since the daemon started.
         public var cycles: Int
-        /// Bytes of the C heap in use (glibc `mallinfo2().uordblks`, every arena).
+        /// Bytes of the C heap in use (glibc `mallinfo2().uordblks`, every arena), now.
         public var heapInUseBytes: Int
+        /// The same, right after the last cycle completed: what must stay flat over months.
+        public var heapAfterCycleBytes: Int?
         /// Anonymous and resident memory from `/proc/self/smaps_rollup`, KiB; nil where it cannot be read.
         public var anonymousKiB: Int?
         public var rssKiB: Int?

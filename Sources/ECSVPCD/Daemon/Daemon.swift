@@ -94,7 +94,9 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
             pinger.cycleEnded()
             force = nil
             await shared.publish(document, ledger: ledger, policy: RestartPolicy(settings))
-            await shared.cycleCompleted()
+            // The heap as each cycle leaves it: the figure that must stay flat, free of whatever a cycle in
+            // flight holds when a status is asked for.
+            await shared.cycleCompleted(heapInUse: ProcessFootprint.heapInUse())
             if readyPending {
                 notifier.ready(status: document.summary)
                 readyPending = false
@@ -161,6 +163,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
     public func status() async -> StatusDocument {
         var document = await shared.document ?? StatusDocument.starting(now: now())
         document.process = ProcessFootprint.measure(cycles: await shared.cycles)
+        document.process?.heapAfterCycleBytes = await shared.heapAfterCycle
         return document
     }
 
@@ -199,7 +202,11 @@ actor DaemonShared {
         self.policy = policy
     }
 
-    func cycleCompleted() {
+    /// The heap in use right after the last cycle.
+    private(set) var heapAfterCycle = 0
+
+    func cycleCompleted(heapInUse: Int) {
+        heapAfterCycle = heapInUse
         cycles += 1
     }
 

@@ -7,6 +7,9 @@ import Glibc
 /// The heap figure is exact and moves only with what the process holds; the smaps figures are what an operator
 /// sees with `ps` or `smem`.
 enum ProcessFootprint {
+    /// Bytes of the C heap in use now (mallinfo2, every arena): a few microseconds.
+    static func heapInUse() -> Int { Int(ecsvpcd_heap_in_use()) }
+
     static func measure(cycles: Int, smapsRollup: String = "/proc/self/smaps_rollup") -> StatusDocument.Process {
         var anonymous: Int?
         var rss: Int?
