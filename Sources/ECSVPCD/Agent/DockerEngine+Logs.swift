@@ -5,15 +5,13 @@ extension DockerEngine {
     /// where no log file exists (not an ECS-optimized AMI). At most the last `tail` lines, of those since
     /// `since` (seconds since 1970) when given, and at most `maxBytes` of reply.
     ///
-    /// Three requests: the version, the container's `Config.Tty` (a TTY container's output has no framing), and
-    /// `GET /containers/NAME/logs?stdout=1&stderr=1&since=…&tail=…`.
+    /// Two requests under the API version the engine already negotiated: the container's `Config.Tty` (a TTY
+    /// container's output has no framing), and `GET /containers/NAME/logs?stdout=1&stderr=1&since=…&tail=…`.
     public func logs(_ name: String, since: Int? = nil, tail: Int = 2000, maxBytes: Int = 4 << 20) async throws(AgentError) -> [UInt8] {
-        let version = try await negotiateVersion()
-        let prefix = version.map { "/v\($0)" } ?? ""
-        let container = "/containers/\(Self.pathComponent(name))"
+        let container = try await versioned("/containers/\(Self.pathComponent(name))")
         let bounded = HTTPClient(eventLoopGroup: client.eventLoopGroup, maxBodyBytes: maxBytes)
 
-        let inspectPath = prefix + container + "/json"
+        let inspectPath = container + "/json"
         let inspect = try await send(bounded, inspectPath)
         if inspect.status == 404 { throw AgentError(.noSuchContainer, "\(target): GET \(inspectPath): \(name)") }
         guard inspect.status == 200 else {
@@ -30,7 +28,7 @@ extension DockerEngine {
             throw AgentError(.unexpectedReply, "\(target): GET \(inspectPath): not the container JSON expected: \(Self.explain(error))")
         }
 
-        var path = prefix + container + "/logs?stdout=1&stderr=1&tail=\(max(tail, 0))"
+        var path = container + "/logs?stdout=1&stderr=1&tail=\(max(tail, 0))"
         if let since { path += "&since=\(since)" }
         let reply = try await send(bounded, path)
         if reply.status == 404 { throw AgentError(.noSuchContainer, "\(target): GET \(path): \(name)") }

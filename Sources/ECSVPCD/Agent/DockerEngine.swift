@@ -153,7 +153,8 @@ public struct DockerEngine: Sendable {
         return (container, setup)
     }
 
-    private func versioned(_ path: String) async throws(AgentError) -> String {
+    /// `path` under the negotiated API version, negotiated once and again after a failed call.
+    func versioned(_ path: String) async throws(AgentError) -> String {
         let version: DockerAPIVersion?
         if let known = negotiated.value {
             version = known
