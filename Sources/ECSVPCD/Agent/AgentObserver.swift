@@ -51,7 +51,8 @@ public struct AgentObserver: AgentObserving {
     }
 
     public func observe() async -> AgentObservation {
-        async let inspected = result { () async throws(AgentError) in try await docker.inspect(container) }
+        // With its setup: the log fallback needs its Config.Tty, and need not inspect it again.
+        async let inspected = result { () async throws(AgentError) in try await docker.inspectWithSetup(container) }
         async let path = restartPaths.current { await supervisor.restartPath() }
         let (settingsRead, problems) = settings.read(userData: await userData.text(from: metadata))
         // Logged when they appear or change (and once when they are gone), not on every observation.
@@ -60,7 +61,8 @@ public struct AgentObserver: AgentObserving {
             if problems.isEmpty { logger.notice("agent settings: no problem any more", metadata: ["files": "\(files)"]) }
             for problem in problems { logger.warning("agent settings: \(problem)", metadata: ["files": "\(files)"]) }
         }
-        let containerResult = await inspected
+        let inspection = await inspected
+        let containerResult = inspection.map { $0?.container }
         var sockets = AgentSockets.unknown("the agent container could not be inspected")
         var metadata: AgentMetadata?
         var metadataError: String? = "not asked: the agent container could not be inspected"
@@ -83,7 +85,9 @@ public struct AgentObserver: AgentObserving {
             break
         }
         let (restartPath, restartDetail) = await path
-        let (log, logDetail) = await readLog(container: try? containerResult.get())
+        let (log, logDetail) = await readLog(
+            container: try? containerResult.get(), tty: (try? inspection.get())??.setup.tty
+        )
         return AgentObservation(
             container: try? containerResult.get(),
             containerError: containerResult.failureDescription,
@@ -101,7 +105,7 @@ public struct AgentObserver: AgentObserving {
     /// The agent's log file read on from where the last cycle stopped; where there is none (not an ECS-optimized
     /// AMI), the container's log through the Docker Engine, from the last second read on. An unreadable log is a
     /// note (logged when it starts or changes), never a reason to restart.
-    private func readLog(container found: AgentContainer?) async -> (AgentLogSummary?, String?) {
+    private func readLog(container found: AgentContainer?, tty: Bool?) async -> (AgentLogSummary?, String?) {
         guard let agentLog else { return (nil, "not read (ECSVPCD_AGENT_LOG=off)") }
         let update = await offload { () -> Result<AgentLogStatus, AgentLogError> in
             do throws(AgentLogError) { return .success(try agentLog.update()) } catch { return .failure(error) }
@@ -117,7 +121,7 @@ public struct AgentObserver: AgentObserving {
         case .success(.missing):
             if let found, found.running {
                 let since = containerLogCursor.since(startedAt: found.startedAt)
-                let read = await result { () async throws(AgentError) in try await docker.logs(container, since: since) }
+                let read = await result { () async throws(AgentError) in try await docker.logs(container, tty: tty, since: since) }
                 switch read {
                 case .success(let bytes):
                     containerLogCursor.advance(startedAt: found.startedAt)

@@ -5,27 +5,19 @@ extension DockerEngine {
     /// where no log file exists (not an ECS-optimized AMI). At most the last `tail` lines, of those since
     /// `since` (seconds since 1970) when given, and at most `maxBytes` of reply.
     ///
-    /// Two requests under the API version the engine already negotiated: the container's `Config.Tty` (a TTY
-    /// container's output has no framing), and `GET /containers/NAME/logs?stdout=1&stderr=1&since=…&tail=…`.
-    public func logs(_ name: String, since: Int? = nil, tail: Int = 2000, maxBytes: Int = 4 << 20) async throws(AgentError) -> [UInt8] {
+    /// `GET /containers/NAME/logs?stdout=1&stderr=1&since=…&tail=…` under the API version the engine already
+    /// negotiated; before it, unless the caller knows it from its own inspect, the container's `Config.Tty` (a TTY
+    /// container's output has no framing).
+    public func logs(
+        _ name: String, tty knownTTY: Bool? = nil, since: Int? = nil, tail: Int = 2000, maxBytes: Int = 4 << 20
+    ) async throws(AgentError) -> [UInt8] {
         let container = try await versioned("/containers/\(Self.pathComponent(name))")
         let bounded = HTTPClient(eventLoopGroup: client.eventLoopGroup, maxBodyBytes: maxBytes)
-
-        let inspectPath = container + "/json"
-        let inspect = try await send(bounded, inspectPath)
-        if inspect.status == 404 { throw AgentError(.noSuchContainer, "\(target): GET \(inspectPath): \(name)") }
-        guard inspect.status == 200 else {
-            throw AgentError(.unexpectedReply, "\(target): GET \(inspectPath): HTTP \(inspect.status)")
-        }
-        struct Inspect: Decodable {
-            struct Config: Decodable { var Tty: Bool? }
-            var Config: Config?
-        }
         let tty: Bool
-        do {
-            tty = try JSONDecoder().decode(Inspect.self, from: Data(inspect.body)).Config?.Tty ?? false
-        } catch {
-            throw AgentError(.unexpectedReply, "\(target): GET \(inspectPath): not the container JSON expected: \(Self.explain(error))")
+        if let knownTTY {
+            tty = knownTTY
+        } else {
+            tty = try await self.tty(container, name: name, client: bounded)
         }
 
         var path = container + "/logs?stdout=1&stderr=1&tail=\(max(tail, 0))"
@@ -38,6 +30,25 @@ extension DockerEngine {
         if tty { return reply.body }
         var stream = DockerLogStream()
         return stream.feed(reply.body)
+    }
+
+    /// The container's `Config.Tty`, from its inspect.
+    private func tty(_ container: String, name: String, client bounded: HTTPClient) async throws(AgentError) -> Bool {
+        let inspectPath = container + "/json"
+        let inspect = try await send(bounded, inspectPath)
+        if inspect.status == 404 { throw AgentError(.noSuchContainer, "\(target): GET \(inspectPath): \(name)") }
+        guard inspect.status == 200 else {
+            throw AgentError(.unexpectedReply, "\(target): GET \(inspectPath): HTTP \(inspect.status)")
+        }
+        struct Inspect: Decodable {
+            struct Config: Decodable { var Tty: Bool? }
+            var Config: Config?
+        }
+        do {
+            return try JSONDecoder().decode(Inspect.self, from: Data(inspect.body)).Config?.Tty ?? false
+        } catch {
+            throw AgentError(.unexpectedReply, "\(target): GET \(inspectPath): not the container JSON expected: \(Self.explain(error))")
+        }
     }
 
     private func send(_ client: HTTPClient, _ path: String) async throws(AgentError) -> HTTPResponse {

@@ -104,6 +104,7 @@ public struct DockerEngine: Sendable {
                 var Image: String?
                 var Env: [String]?
                 var Labels: [String: String]?
+                var Tty: Bool?
             }
             struct HostConfig: Decodable { var NetworkMode: String? }
             struct Mount: Decodable {
@@ -148,7 +149,8 @@ public struct DockerEngine: Sendable {
                 return ContainerSetup.Mount(source: mount.Source ?? "", destination: destination)
             },
             networkMode: inspect.HostConfig?.NetworkMode ?? "",
-            labels: inspect.Config?.Labels ?? [:]
+            labels: inspect.Config?.Labels ?? [:],
+            tty: inspect.Config?.Tty ?? false
         )
         return (container, setup)
     }
@@ -259,11 +261,14 @@ public struct ContainerSetup: Hashable, Sendable {
     public var mounts: [Mount]
     public var networkMode: String
     public var labels: [String: String]
+    /// `Config.Tty`: a TTY container's log has no stream framing.
+    public var tty: Bool
 
     public init(
         name: String, image: String, environmentNames: Set<String>, mounts: [Mount], networkMode: String,
-        labels: [String: String] = [:]
+        labels: [String: String] = [:], tty: Bool = false
     ) {
+        self.tty = tty
         self.name = name
         self.image = image
         self.environmentNames = environmentNames
