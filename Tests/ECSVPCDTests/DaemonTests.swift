@@ -186,7 +186,7 @@ struct DaemonTests {
     func killedDuringRestartRecovers() async throws {
         // The stand-in ignores the stop signal, so Docker's restart waits out its stop timeout: a slow restart.
         let scenario = try await Self.scenario(
-            ["ECSVPCD_RESTART_WINDOW": "0"], agentDockerArguments: ["--stop-signal", "SIGUSR1"])
+            ["ECSVPCD_RESTART_WINDOW": "0"], agentDockerArguments: ["--stop-signal", "SIGUSR2"])
         defer { scenario.stop() }
         let first = try await scenario.startDaemon()
         try await scenario.route(.vpc)
@@ -291,7 +291,7 @@ struct DaemonTests {
         // make the names public again before the agent comes back and resolves them. The restarted agent then
         // connects publicly, and the verification would wait its whole 2 minutes.
         let scenario = try await Self.scenario(
-            ["ECSVPCD_RESTART_WINDOW": "0"], agentDockerArguments: ["--stop-signal", "SIGUSR1"])
+            ["ECSVPCD_RESTART_WINDOW": "0"], agentDockerArguments: ["--stop-signal", "SIGUSR2"])
         defer { scenario.stop() }
         let before = try await scenario.agent.startedAt()
         let daemon = try await scenario.startDaemon()
