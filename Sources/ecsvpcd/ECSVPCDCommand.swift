@@ -45,6 +45,19 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
+extension ConfigOptions {
+    /// For `status`, `reprobe` and `restart-agent`, which only talk to the running daemon: never exits 78. A bad
+    /// edit that the daemon refused on reload is exactly when an admin needs `status`, so the settings hold the
+    /// keys that parse and defaults for the rest, and the runner shows the problems (stderr and the table).
+    func loadForClient() -> (settings: Settings, problems: [ConfigurationError]) {
+        let (settings, warnings, problems) = SettingsLoader.loadKeepingGoodKeys(
+            path: config ?? Settings.defaultPath, explicit: config != nil
+        )
+        for warning in warnings { printError("ecsvpcd: configuration warning: \(warning)") }
+        return (settings, problems)
+    }
+}
+
 func printError(_ text: String) {
     writeAll(STDERR_FILENO, text + "\n")
 }
@@ -159,7 +172,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the status document (schema 1) as JSON.") var json = false
 
     func run() async throws {
-        let output = await StatusCommandRunner(settings: try options.load()).status(json: json)
+        let output = await StatusCommandRunner(configuration: options.loadForClient()).status(json: json)
         try finish(output)
     }
 }
@@ -172,7 +185,7 @@ struct ReprobeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        try finish(await StatusCommandRunner(settings: try options.load()).reprobe())
+        try finish(await StatusCommandRunner(configuration: options.loadForClient()).reprobe())
     }
 }
 
@@ -187,7 +200,7 @@ struct RestartAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Why, for the journal.") var reason: String?
 
     func run() async throws {
-        try finish(await StatusCommandRunner(settings: try options.load()).restartAgent(reason: reason))
+        try finish(await StatusCommandRunner(configuration: options.loadForClient()).restartAgent(reason: reason))
     }
 }
 

@@ -458,4 +458,50 @@ struct SettingsParserTests {
     func durationFormat(_ duration: Duration, _ expected: String) {
         #expect(DurationText.format(duration) == expected)
     }
+
+    @Test("keeping the good keys: every line in error is passed over and reported, the rest applies")
+    func keepingGoodKeys() throws {
+        let text = """
+            ECSVPCD_PROBE_PORT=8443
+            ECSVPCD_INTERVAL=forever
+            no equals sign here
+            ECSVPCD_RESTRAT=never
+            ECSVPCD_RUNTIME_DIR=/run/custom
+            ECSVPCD_PROBE_PORT=9443
+            =value
+            ECSVPCD_STATUS_GROUP=ops
+
+            """
+        let file = (path: "/etc/ecsvpcd/ecsvpcd.conf", text: text)
+        let (settings, problems) = SettingsParser.parseKeepingGoodKeys(
+            file: file, environment: ["ECSVPCD_RESTART_BUDGET": "many", "ECSVPCD_LOG": "stderr"])
+        #expect(settings.probePort == 8443)
+        #expect(settings.runtimeDir == "/run/custom")
+        #expect(settings.controlSocket == "/run/custom/control.sock")
+        #expect(settings.statusGroup == "ops")
+        #expect(settings.interval == Settings().interval, "a bad value leaves the default")
+        #expect(settings.restartBudget == Settings().restartBudget)
+        #expect(problems.map(\.code) == [.badValue, .syntax, .unknownKey, .duplicateKey, .syntax, .badValue])
+        #expect(problems.map(\.line) == [2, 3, 4, 6, 7, nil])
+        #expect(problems.last?.source == "environment")
+        #expect(problems.last?.key == "ECSVPCD_RESTART_BUDGET")
+        // The strict parse stops at the first of them, with the same error.
+        #expect(throws: problems[0]) { try SettingsParser.parse(file: file, environment: [:]) }
+    }
+
+    @Test("keeping the good keys of a clean file reports nothing and equals the strict parse")
+    func keepingGoodKeysClean() throws {
+        let file = (path: "/c", text: "ECSVPCD_PROBE_PORT=8443\nECSVPCD_RESTART=never\n")
+        let (settings, problems) = SettingsParser.parseKeepingGoodKeys(file: file, environment: ["STATE_DIRECTORY": "/s"])
+        #expect(problems.isEmpty)
+        #expect(settings == (try SettingsParser.parse(file: file, environment: ["STATE_DIRECTORY": "/s"])))
+    }
+
+    @Test("a bad AWS_EC2_METADATA_SERVICE_ENDPOINT still lets the other fallbacks of the environment apply")
+    func keepingGoodKeysFallbacks() {
+        let (settings, problems) = SettingsParser.parseKeepingGoodKeys(
+            file: nil, environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "ftp://x", "STATE_DIRECTORY": "/var/lib/s"])
+        #expect(settings.stateDir == "/var/lib/s")
+        #expect(problems.map(\.key) == ["AWS_EC2_METADATA_SERVICE_ENDPOINT"])
+    }
 }

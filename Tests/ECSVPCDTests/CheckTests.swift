@@ -41,16 +41,21 @@ private final class CheckSandbox: @unchecked Sendable {
         directory = try TemporaryDirectory()
         // One try of one second per server: a dead server must not hold a test for glibc's 2 × 5 s.
         try directory.write("resolv.conf", "options timeout:1 attempts:1\n")
+        // As on an instance, the hosts file is read and the Amazon resolver compared: an empty hosts file and our
+        // own dnsmasq stand in (not `off`, which hid a leak once).
+        try directory.write("hosts", "")
     }
 
-    /// Settings pointing at this sandbox's peers only.
+    /// Settings pointing at this sandbox's peers only: the defaults but for what would leave the machine (the
+    /// hosts file is an empty one, the Amazon resolver is the sandbox's own dnsmasq unless a test gives one).
     func settings(hostsFile: String? = nil, amazonDNS: DNSServer? = nil, dnsServer: DNSServer? = nil) -> Settings {
         var settings = Settings()
         settings.imdsEndpoint = imds.endpoint
         settings.resolvConf = directory.file("resolv.conf")
         settings.dnsServers = [dnsServer ?? dns.server].map { HostPort(address: $0.address, port: $0.port) }
-        settings.hostsFile = hostsFile
-        settings.amazonDNS = amazonDNS.map { HostPort(address: $0.address, port: $0.port) }
+        settings.hostsFile = hostsFile ?? directory.file("hosts")
+        let amazon = amazonDNS ?? dns.server
+        settings.amazonDNS = HostPort(address: amazon.address, port: amazon.port)
         settings.endpointCIDRs = [Loopback.sharedCIDR]
         settings.probePort = probePort
         settings.probeTimeout = .milliseconds(700)
@@ -68,8 +73,8 @@ private final class CheckSandbox: @unchecked Sendable {
             ECSVPCD_IMDS_ENDPOINT=\(imds.endpoint)
             ECSVPCD_RESOLV_CONF=\(directory.file("resolv.conf"))
             ECSVPCD_DNS_SERVERS=\(HostPort(address: dns.server.address, port: dns.server.port))
-            ECSVPCD_HOSTS_FILE=off
-            ECSVPCD_AMAZON_DNS=off
+            ECSVPCD_HOSTS_FILE=\(directory.file("hosts"))
+            ECSVPCD_AMAZON_DNS=\(HostPort(address: dns.server.address, port: dns.server.port))
             ECSVPCD_ENDPOINT_CIDRS=\(Loopback.sharedCIDR)
             ECSVPCD_PROBE_PORT=\(probePort)
             ECSVPCD_PROBE_TIMEOUT=700ms

@@ -427,6 +427,58 @@ struct DaemonTests {
         #expect(scenario.log.components(separatedBy: "endpoint configuration is ").count == 2, "\(scenario.log)")
     }
 
+    @Test("after a bad edit the daemon refused: status, reprobe and restart-agent still reach it, with the error as a warning")
+    func clientsReachDaemonDespiteBadEdit() async throws {
+        let scenario = try await Self.scenario()
+        defer { scenario.stop() }
+        let daemon = try await scenario.startDaemon()
+        try await scenario.waitUntil("a first status is saved") { scenario.savedStatus() != nil }
+        try scenario.writeConfig(["ECSVPCD_INTERVAL": "forever"])
+        daemon.signal(SIGHUP)
+        try await scenario.waitUntil("the reload fails") { scenario.log.contains("configuration reload failed") }
+
+        // The table: the daemon's answer, with the file's problem under "configuration" and in full on stderr.
+        let table = try await scenario.command(["status"])
+        #expect(table.status == Health.ok.exitCode, "the health code, not 78: \(table.stderr)")
+        #expect(table.stdout.contains("config file IN ERROR: \(scenario.configPath):"), "\(table.stdout)")
+        #expect(table.stdout.contains("OK  "), "\(table.stdout)")
+        #expect(!table.stdout.contains("not running"), "\(table.stdout)")
+        #expect(table.stderr.contains("configuration error: \(scenario.configPath):"), "\(table.stderr)")
+        #expect(table.stderr.contains("bad value ECSVPCD_INTERVAL"), "\(table.stderr)")
+        #expect(table.stderr.contains("systemctl reload ecsvpcd"), "\(table.stderr)")
+
+        // --json: the daemon's document alone on stdout, the warning on stderr.
+        let (code, document) = try await scenario.status()
+        #expect(code == Health.ok.exitCode)
+        #expect(document.source != "saved-state")
+        #expect(document.restart?.budgetLeft == 3)
+
+        let reprobe = try await scenario.command(["reprobe"])
+        #expect(reprobe.status == 0, "\(reprobe.stderr)")
+        #expect(reprobe.stderr.contains("bad value ECSVPCD_INTERVAL"), "\(reprobe.stderr)")
+        // The daemon takes the request (its answer is on stdout); the names are public, so its checks keep the agent.
+        let restart = try await scenario.command(["restart-agent", "--reason", "test"])
+        #expect(restart.status == 0, "\(restart.stdout)\(restart.stderr)")
+        #expect(restart.stdout.contains("restart requested"), "\(restart.stdout)")
+        #expect(restart.stderr.contains("bad value ECSVPCD_INTERVAL"), "\(restart.stderr)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(scenario.history.isEmpty, "\(scenario.history)")
+        #expect(daemon.isRunning)
+
+        // No daemon: the saved status, exit 3 (unknown), and still the warning.
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit(timeout: .seconds(20)))
+        let saved = try await scenario.command(["status"])
+        #expect(saved.status == Health.unknown.exitCode)
+        #expect(saved.stdout.contains("last saved status"), "\(saved.stdout)")
+        #expect(saved.stdout.contains("config file IN ERROR"), "\(saved.stdout)")
+        #expect(saved.stderr.contains("bad value ECSVPCD_INTERVAL"), "\(saved.stderr)")
+
+        // `run` and `check` act on the configuration: they still refuse it (78).
+        let check = try await scenario.command(["check"])
+        #expect(check.status == 78, "\(check.stdout)\(check.stderr)")
+    }
+
     @Test("ecsvpcd restarted after a verified restart does not restart the agent again")
     func daemonRestartAfterVerified() async throws {
         let scenario = try await Self.scenario(["ECSVPCD_RESTART_WINDOW": "0"])

@@ -17,6 +17,44 @@ public enum SettingsParser {
         file: (path: String, text: String)?,
         environment: [String: String]
     ) throws(ConfigurationError) -> Settings {
+        var problems = Problems(keepGoing: false)
+        return try parse(file: file, environment: environment, problems: &problems)
+    }
+
+    /// As `parse`, but a line or variable in error is passed over instead of failing the whole: the settings hold
+    /// the keys that parse and defaults for the rest, and every problem is returned. For the clients of a running
+    /// daemon (`status`, `reprobe`, `restart-agent`): an admin's bad edit, which the daemon refused on reload and
+    /// survived, must not keep them from reaching it. Never for `run`, `check` or `rollout`, which act on it.
+    public static func parseKeepingGoodKeys(
+        file: (path: String, text: String)?,
+        environment: [String: String]
+    ) -> (settings: Settings, problems: [ConfigurationError]) {
+        var problems = Problems(keepGoing: true)
+        do {
+            let settings = try parse(file: file, environment: environment, problems: &problems)
+            return (settings, problems.found)
+        } catch {
+            // Unreachable while keepGoing is true: every failure goes through `problems`.
+            return (Settings(), problems.found + [error])
+        }
+    }
+
+    /// Where a problem goes: thrown at once (`parse`), or kept while parsing goes on (`parseKeepingGoodKeys`).
+    struct Problems {
+        let keepGoing: Bool
+        var found: [ConfigurationError] = []
+
+        mutating func report(_ problem: ConfigurationError) throws(ConfigurationError) {
+            guard keepGoing else { throw problem }
+            found.append(problem)
+        }
+    }
+
+    static func parse(
+        file: (path: String, text: String)?,
+        environment: [String: String],
+        problems: inout Problems
+    ) throws(ConfigurationError) -> Settings {
         var settings = Settings()
         var seen: [String: Int] = [:]
         var applied: Set<String> = []
@@ -30,36 +68,41 @@ public enum SettingsParser {
                 let line = rawLine.trimmingWhitespace()
                 if line.isEmpty || line.hasPrefix("#") { continue }
                 guard let equals = line.firstIndex(of: "=") else {
-                    throw ConfigurationError(
+                    try problems.report(ConfigurationError(
                         code: .syntax, source: file.path, line: lineNumber, key: nil,
                         detail: "expected KEY=VALUE, found \"\(line.prefix(60))\""
-                    )
+                    ))
+                    continue
                 }
                 let name = line[..<equals].trimmingWhitespace()
                 let value = unquote(line[line.index(after: equals)...].trimmingWhitespace())
                 guard !name.isEmpty else {
-                    throw ConfigurationError(
+                    try problems.report(ConfigurationError(
                         code: .syntax, source: file.path, line: lineNumber, key: nil,
                         detail: "the key before = is empty in \"\(line.prefix(60))\"; expected KEY=VALUE"
-                    )
+                    ))
+                    continue
                 }
                 guard let key = keysByName[name] else {
-                    throw ConfigurationError(
+                    try problems.report(ConfigurationError(
                         code: .unknownKey, source: file.path, line: lineNumber, key: name,
                         detail: "not a setting of ecsvpcd" + suggestion(for: name)
-                    )
+                    ))
+                    continue
                 }
                 if let first = seen[name] {
-                    throw ConfigurationError(
+                    try problems.report(ConfigurationError(
                         code: .duplicateKey, source: file.path, line: lineNumber, key: name,
                         detail: "already set on line \(first); keep one of the two lines"
-                    )
+                    ))
+                    continue
                 }
                 seen[name] = lineNumber
                 if environment[name] != nil { continue }
                 if value.isEmpty { continue }
                 guard key.apply(&settings, value) else {
-                    throw badValue(key, value, source: file.path, line: lineNumber)
+                    try problems.report(badValue(key, value, source: file.path, line: lineNumber))
+                    continue
                 }
                 applied.insert(name)
             }
@@ -69,11 +112,16 @@ public enum SettingsParser {
             let trimmed = value.trimmingWhitespace()
             if trimmed.isEmpty { continue }
             guard key.apply(&settings, trimmed) else {
-                throw badValue(key, trimmed, source: "environment", line: nil)
+                try problems.report(badValue(key, trimmed, source: "environment", line: nil))
+                continue
             }
             applied.insert(key.name)
         }
-        try applyFallbackEnvironment(&settings, environment, unlessSet: applied)
+        do {
+            try applyFallbackEnvironment(&settings, environment, unlessSet: applied)
+        } catch {
+            try problems.report(error)
+        }
         return settings
     }
 
@@ -112,19 +160,6 @@ public enum SettingsParser {
         _ environment: [String: String],
         unlessSet applied: Set<String>
     ) throws(ConfigurationError) {
-        let imdsName = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
-        if !applied.contains("ECSVPCD_IMDS_ENDPOINT"), let endpoint = environment[imdsName]?.trimmingWhitespace(),
-            !endpoint.isEmpty
-        {
-            if let problem = urlProblem(endpoint, scheme: "http://") {
-                throw ConfigurationError(
-                    code: .badValue, source: "environment", line: nil, key: imdsName,
-                    detail: "\"\(endpoint.prefix(80))\" is not valid (\(problem)); expected an http:// URL such as "
-                        + "http://169.254.169.254, or set ECSVPCD_IMDS_ENDPOINT to override it"
-                )
-            }
-            settings.imdsEndpoint = endpoint
-        }
         if !applied.contains("ECSVPCD_DOCKER_HOST"), let docker = environment["DOCKER_HOST"],
             urlProblem(docker, scheme: "unix://") == nil
         {
@@ -139,6 +174,20 @@ public enum SettingsParser {
             let runtime = environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first, runtime.hasPrefix("/")
         {
             settings.runtimeDir = String(runtime)
+        }
+        // Last, so that the fallbacks above are applied also when this one is in error.
+        let imdsName = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+        if !applied.contains("ECSVPCD_IMDS_ENDPOINT"), let endpoint = environment[imdsName]?.trimmingWhitespace(),
+            !endpoint.isEmpty
+        {
+            if let problem = urlProblem(endpoint, scheme: "http://") {
+                throw ConfigurationError(
+                    code: .badValue, source: "environment", line: nil, key: imdsName,
+                    detail: "\"\(endpoint.prefix(80))\" is not valid (\(problem)); expected an http:// URL such as "
+                        + "http://169.254.169.254, or set ECSVPCD_IMDS_ENDPOINT to override it"
+                )
+            }
+            settings.imdsEndpoint = endpoint
         }
     }
 

@@ -22,6 +22,33 @@ public enum SettingsLoader {
         explicit: Bool,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigurationError) -> (settings: Settings, warnings: [ConfigurationError]) {
+        let file = try readFile(path: path, explicit: explicit)
+        let settings = try SettingsParser.parse(file: file, environment: environment)
+        return (settings, SettingsParser.environmentWarnings(environment))
+    }
+
+    /// For the clients of a running daemon (`status`, `reprobe`, `restart-agent`): never fails. The settings hold
+    /// what parses of the file and the environment and defaults for the rest (the environment alone when the file
+    /// cannot be read); `problems` are the errors `load` would have stopped at, for the caller to show.
+    public static func loadKeepingGoodKeys(
+        path: String,
+        explicit: Bool,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> (settings: Settings, warnings: [ConfigurationError], problems: [ConfigurationError]) {
+        let warnings = SettingsParser.environmentWarnings(environment)
+        var file: (path: String, text: String)?
+        var unreadable: [ConfigurationError] = []
+        do {
+            file = try readFile(path: path, explicit: explicit)
+        } catch {
+            unreadable = [error]
+        }
+        let (settings, problems) = SettingsParser.parseKeepingGoodKeys(file: file, environment: environment)
+        return (settings, warnings, unreadable + problems)
+    }
+
+    /// The file's text; nil when the default path is absent (every key has a default).
+    private static func readFile(path: String, explicit: Bool) throws(ConfigurationError) -> (path: String, text: String)? {
         var file: (path: String, text: String)?
         if FileManager.default.fileExists(atPath: path) {
             let data: Data
@@ -46,7 +73,6 @@ public enum SettingsLoader {
                 detail: "no such file; give an existing file with --config or leave it out for the defaults"
             )
         }
-        let settings = try SettingsParser.parse(file: file, environment: environment)
-        return (settings, SettingsParser.environmentWarnings(environment))
+        return file
     }
 }

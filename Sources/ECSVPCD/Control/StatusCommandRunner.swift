@@ -29,6 +29,9 @@ public struct StatusCommandRunner: Sendable {
     public var statusTimeout: Duration = .seconds(5)
     /// Actions may wait on the daemon's own work (a restart goes through the supervisor).
     public var actionTimeout: Duration = .seconds(60)
+    /// What was wrong with the configuration this command read (`SettingsLoader.loadKeepingGoodKeys`): shown as a
+    /// warning before the answer, on stderr and in the table. The daemon keeps the configuration it last loaded.
+    public var configurationProblems: [ConfigurationError] = []
 
     public init(socketPath: String, stateDir: String, statusGroup: String, probePort: Int, color: Bool) {
         self.socketPath = socketPath
@@ -46,8 +49,32 @@ public struct StatusCommandRunner: Sendable {
         )
     }
 
-    /// `ecsvpcd status [--json]`.
+    /// The settings and problems of `SettingsLoader.loadKeepingGoodKeys`.
+    public init(
+        configuration: (settings: Settings, problems: [ConfigurationError]), color: Bool = StatusTable.wantsColor()
+    ) {
+        self.init(settings: configuration.settings, color: color)
+        configurationProblems = configuration.problems
+    }
+
+    /// `ecsvpcd status [--json]`: the configuration's problems, if any, then the answer.
     public func status(json: Bool, now: Date = Date()) async -> CommandOutput {
+        var output = await answerStatus(json: json, now: now)
+        guard !configurationProblems.isEmpty else { return output }
+        output.standardError = configurationWarning + output.standardError
+        return output
+    }
+
+    /// Says what is wrong with the file, that the daemon is not affected, and how to fix it.
+    var configurationWarning: String {
+        let lines = configurationProblems.prefix(5).map { "ecsvpcd: configuration error: \($0)\n" }.joined()
+        let more = configurationProblems.count > 5 ? "ecsvpcd: … and \(configurationProblems.count - 5) more\n" : ""
+        return lines + more
+            + "ecsvpcd: warning: asked the daemon with the keys that parse and defaults for the rest; a running "
+            + "daemon keeps the configuration it last loaded. Fix the file, then: systemctl reload ecsvpcd\n"
+    }
+
+    private func answerStatus(json: Bool, now: Date) async -> CommandOutput {
         let unknown = Health.unknown.exitCode
         do {
             switch try await ControlClient(path: socketPath).send(.status, timeout: statusTimeout) {
@@ -76,6 +103,12 @@ public struct StatusCommandRunner: Sendable {
     }
 
     private func act(_ request: ControlRequest) async -> CommandOutput {
+        var output = await send(request)
+        output.standardError = (configurationProblems.isEmpty ? "" : configurationWarning) + output.standardError
+        return output
+    }
+
+    private func send(_ request: ControlRequest) async -> CommandOutput {
         let name = "ecsvpcd \(request.command)"
         do {
             switch try await ControlClient(path: socketPath).send(request, timeout: actionTimeout) {
@@ -119,7 +152,15 @@ public struct StatusCommandRunner: Sendable {
     }
 
     private func render(_ document: StatusDocument, json: Bool, now: Date) -> String {
-        guard json else { return StatusTable(color: color, probePort: probePort).render(document, now: now) }
+        guard json else {
+            var table = StatusTable(color: color, probePort: probePort)
+            if let first = configurationProblems.first {
+                let more = configurationProblems.count > 1 ? " and \(configurationProblems.count - 1) more" : ""
+                table.configurationFileProblem = "IN ERROR: \(first.source)\(first.line.map { ":\($0)" } ?? "")\(more) "
+                    + "(see stderr); the daemon keeps the configuration it last loaded"
+            }
+            return table.render(document, now: now)
+        }
         guard let data = try? StatusDocument.encoder().encode(document) else { return "" }
         return String(decoding: data, as: UTF8.self) + "\n"
     }

@@ -6,6 +6,9 @@ import Glibc
 public struct StatusTable: Sendable {
     public var color: Bool
     public var probePort: Int
+    /// Where the configuration file this command read is in error (`ecsvpcd status` after a bad edit): one line
+    /// under the configuration, the details being on stderr.
+    public var configurationFileProblem: String?
 
     public init(color: Bool, probePort: Int) {
         self.color = color
@@ -29,6 +32,9 @@ public struct StatusTable: Sendable {
         var configuration = "configuration \(document.configuration.rawValue)"
         if let since = document.configurationSince { configuration += " since \(Self.ago(since, now: now))" }
         lines.append(configuration)
+        if let problem = configurationFileProblem {
+            lines.append(paint("config file \(problem)", for: .warning))
+        }
         lines.append("")
         let header = ["NAME", "ROUTE", "ADDRESS", "CLASS", "TCP \(probePort)"]
         var rows: [[String]] = []

@@ -56,6 +56,7 @@ final class DaemonScenario: @unchecked Sendable {
         self.vpcAddresses = vpcAddresses ?? Self.names.map { _ in Loopback.vpc() }
         directory = try TemporaryDirectory()
         try directory.write("resolv.conf", "options timeout:1 attempts:1\n")
+        try directory.write("hosts", "")
         try directory.write("ecs.config", "ECS_CLUSTER=sandbox\n")
         imds = try await InstanceMetadataEmulator(values: Self.metadata(instanceID: self.instanceID, vpcBlocks: vpcBlocks))
         dns = try await Dnsmasq(
@@ -117,8 +118,10 @@ final class DaemonScenario: @unchecked Sendable {
             ("ECSVPCD_IMDS_ENDPOINT", imds.endpoint),
             ("ECSVPCD_RESOLV_CONF", directory.file("resolv.conf")),
             ("ECSVPCD_DNS_SERVERS", HostPort(address: dns.server.address, port: dns.server.port).description),
-            ("ECSVPCD_HOSTS_FILE", "off"),
-            ("ECSVPCD_AMAZON_DNS", "off"),
+            // As on an instance but for what would leave the machine: an empty hosts file, not `off` (which
+            // once hid a leak), and our dnsmasq as the Amazon-provided resolver.
+            ("ECSVPCD_HOSTS_FILE", directory.file("hosts")),
+            ("ECSVPCD_AMAZON_DNS", HostPort(address: dns.server.address, port: dns.server.port).description),
             ("ECSVPCD_PROBE_PORT", String(Self.probePort)),
             ("ECSVPCD_PROBE_TIMEOUT", "700ms"),
             ("ECSVPCD_DOCKER_HOST", dockerHost),
