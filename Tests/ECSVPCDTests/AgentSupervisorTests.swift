@@ -1,4 +1,5 @@
 import ECSVPCCore
+import Foundation
 import Testing
 
 @testable import ECSVPCD
@@ -39,23 +40,32 @@ struct AgentSupervisorTests {
         if via != .auto { #expect(detail.contains("ECSVPCD_RESTART_VIA")) }
     }
 
-    @Test("outside systemd the bus is unavailable and auto falls back to Docker, saying why")
+    @Test("without a system bus, auto falls back to Docker, saying why")
     func noSystemBus() async throws {
-        let state = await SystemdManager().unitState("ecs.service")
+        // A bus address where no bus can be, whatever this host runs (a system bus or none), and an empty process
+        // list, so that no ecs-init of the host counts either.
+        let directory = try TemporaryDirectory()
+        let systemd = SystemdManager(busAddress: "unix:path=" + directory.file("no-bus/system_bus_socket"))
+        let procRoot = directory.file("proc")
+        try FileManager.default.createDirectory(atPath: procRoot, withIntermediateDirectories: true)
+        let state = await systemd.unitState("ecs.service")
         guard case .busUnavailable(let why) = state else {
-            Issue.record("expected no system bus here (tests run outside systemd), got \(state)")
+            Issue.record("expected no system bus at that address, got \(state)")
             return
         }
-        #expect(why.contains("sd_bus_open_system"))
+        #expect(why.contains("sd_bus_start"))
         #expect(why.contains("No such file or directory"))
         let docker = DockerEngine(target: .unix(path: "/nonexistent/docker.sock"))
-        let (path, detail) = await AgentSupervisor(via: .auto, docker: docker).restartPath()
+        let (path, detail) = await AgentSupervisor(via: .auto, docker: docker, systemd: systemd, procRoot: procRoot)
+            .restartPath()
         #expect(path == .docker)
         #expect(detail.contains("so no unit supervises the agent"))
-        let (forced, forcedDetail) = await AgentSupervisor(via: .systemd, docker: docker).restartPath()
+        let (forced, forcedDetail) = await AgentSupervisor(
+            via: .systemd, docker: docker, systemd: systemd, procRoot: procRoot
+        ).restartPath()
         #expect(forced == nil)
         #expect(forcedDetail.contains("rules out Docker"))
-        await #expect(throws: SystemdError.self) { try await SystemdManager().restartUnit("ecs.service") }
+        await #expect(throws: SystemdError.self) { try await systemd.restartUnit("ecs.service") }
     }
 
     @Test("restarts the stand-in agent through Docker in one call")

@@ -113,39 +113,35 @@ struct ControlServerTests {
         var limits = ControlServer.Limits()
         limits.maxConnections = 8
         limits.readDeadline = .seconds(10)
-        try await withControlServer(limits: limits) { path in
+        try await withControlServer(limits: limits) { path, server in
             // Nine silent connections: eight are held, one is closed at once (which one depends on the
             // order the event loops set them up in). A held one would only answer after 10 s.
-            // (The probe connection that found the socket must be gone first.)
-            try await Task.sleep(for: .milliseconds(200))
+            // The probe connection that found the socket must be gone first. It may still wait in the accept
+            // queue: a request served after it (the queue is in order) shows it was taken, then both close.
+            #expect(try await ControlClient(path: path).send(.status, timeout: .seconds(5)) == .status(ControlFixture.document))
+            try await waitUntil("the server counts no connection") { server.openConnectionCount == 0 }
             var held = try (0..<9).map { _ in try RawControlConnection(path: path) }
-            let closed = try await waitForClosed(held, within: .seconds(5))
-            #expect(closed.count == 1)
+            try await waitUntil("the server holds eight and has closed one") {
+                server.openConnectionCount == 8 && held.contains { $0.isClosedByPeer }
+            }
+            #expect(held.indices.filter { held[$0].isClosedByPeer }.count == 1)
 
             held.removeAll()
-            var reply: ControlReply?
-            for _ in 0..<100 where reply == nil {
-                reply = try? await ControlClient(path: path).send(.status, timeout: .seconds(1))
-                if reply == nil { try await Task.sleep(for: .milliseconds(20)) }
-            }
+            try await waitUntil("the server counts the closed ones out") { server.openConnectionCount == 0 }
+            let reply = try await ControlClient(path: path).send(.status, timeout: .seconds(5))
             #expect(reply == .status(ControlFixture.document))
         }
     }
 
-    /// The indices of connections the server closed (EOF) within `within`, once at least one is closed
-    /// and a little more time has passed for any others.
-    private func waitForClosed(_ connections: [RawControlConnection], within: Duration) async throws -> [Int] {
-        let deadline = ContinuousClock.now + within
-        var closed: [Int] = []
-        while ContinuousClock.now < deadline {
-            closed = connections.indices.filter { connections[$0].isClosedByPeer }
-            if !closed.isEmpty {
-                try await Task.sleep(for: .milliseconds(200))
-                return connections.indices.filter { connections[$0].isClosedByPeer }
-            }
+    /// Polls `condition` until it holds; fails after `timeout` (a deadline for a loaded machine, not a speed).
+    private func waitUntil(
+        _ what: String, timeout: Duration = .seconds(10), _ condition: () throws -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try !condition() {
+            guard ContinuousClock.now < deadline else { throw ControlTestError("timed out waiting until \(what)") }
             try await Task.sleep(for: .milliseconds(10))
         }
-        return closed
     }
 
     @Test("a client that shuts down its sending side after the request still gets the reply")

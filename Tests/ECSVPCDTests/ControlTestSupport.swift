@@ -93,6 +93,19 @@ func withControlServer<T>(
     logger: Logger = Logger(label: "ecsvpcd.test.control"),
     _ body: (_ path: String) async throws -> T
 ) async throws -> T {
+    try await withControlServer(group: group, limits: limits, handler: handler, logger: logger) { path, _ in
+        try await body(path)
+    }
+}
+
+/// As above, with the server itself, for tests that wait on its state (`openConnectionCount`).
+func withControlServer<T>(
+    group: String = "root",
+    limits: ControlServer.Limits = .init(),
+    handler: FakeControlHandler = FakeControlHandler(),
+    logger: Logger = Logger(label: "ecsvpcd.test.control"),
+    _ body: (_ path: String, _ server: ControlServer) async throws -> T
+) async throws -> T {
     let directory = try TemporaryDirectory()
     let path = directory.file("run/control.sock")
     let server = ControlServer(path: path, statusGroup: group, handler: handler, logger: logger, limits: limits)
@@ -100,7 +113,7 @@ func withControlServer<T>(
     let result: T
     do {
         try await waitForSocket(path, while: task)
-        result = try await body(path)
+        result = try await body(path, server)
     } catch {
         task.cancel()
         _ = try? await task.value

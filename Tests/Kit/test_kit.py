@@ -156,8 +156,9 @@ def test_document_script_is_valid_bash(kind, tmp_path):
     script = tmp_path / "step.sh"
     script.write_text(render(document, values))
     subprocess.run(["/bin/bash", "-n", str(script)], check=True)
-    if shutil.which("shellcheck"):
-        subprocess.run(["shellcheck", "-s", "bash", "-e", "SC1091", str(script)], check=True)
+    # scripts/test installs shellcheck: its absence is a failure here, never a silent pass.
+    assert shutil.which("shellcheck"), "shellcheck is not installed (apt-get install shellcheck)"
+    subprocess.run(["shellcheck", "-s", "bash", "-e", "SC1091", str(script)], check=True)
 
 
 # The scripts run, with stand-ins on the PATH

@@ -159,6 +159,9 @@ public final class ControlServer: Service, Sendable {
         }
     }
 
+    /// The connections counted in now (for tests that wait for the server rather than for the clock).
+    var openConnectionCount: Int { connections.withLock { $0.open.count } }
+
     /// Counts the connection in, or says it is one too many (logged at most every 10 s).
     private func admit(_ channel: any Channel) -> Bool {
         let id = ObjectIdentifier(channel)

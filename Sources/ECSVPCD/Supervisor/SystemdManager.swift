@@ -20,9 +20,14 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
 /// NIO's blocking thread pool, never on the cooperative pool; each call opens and closes its own connection.
 public struct SystemdManager: Sendable {
     public var callTimeout: Duration
+    /// A D-Bus address (`unix:path=…`) to use instead of the system bus; nil, the default, is the system bus as
+    /// `sd_bus_open_system` finds it (`DBUS_SYSTEM_BUS_ADDRESS`, else /run/dbus/system_bus_socket). For tests,
+    /// which cannot change the process's environment while others run.
+    public var busAddress: String?
 
-    public init(callTimeout: Duration = .seconds(25)) {
+    public init(callTimeout: Duration = .seconds(25), busAddress: String? = nil) {
         self.callTimeout = callTimeout
+        self.busAddress = busAddress
     }
 
     /// Whether the unit exists and is active; never throws, the failure is part of the answer.
@@ -51,12 +56,13 @@ public struct SystemdManager: Sendable {
     }
 
     private func blocking<T: Sendable>(_ body: @escaping @Sendable (SystemBus) throws(SystemdError) -> T) async throws(SystemdError) -> T {
+        let busAddress = busAddress
         let usec = UInt64(callTimeout.components.seconds) * 1_000_000 + UInt64(callTimeout.components.attoseconds / 1_000_000_000_000)
         let result: Result<T, SystemdError>
         do {
             result = try await NIOThreadPool.singleton.runIfActive { () -> Result<T, SystemdError> in
                 do throws(SystemdError) {
-                    let bus = try SystemBus(timeoutMicroseconds: usec)
+                    let bus = try SystemBus(address: busAddress, timeoutMicroseconds: usec)
                     defer { bus.close() }
                     return .success(try body(bus))
                 } catch {
@@ -75,12 +81,29 @@ private struct SystemBus {
     let bus: OpaquePointer
     let timeout: UInt64
 
-    init(timeoutMicroseconds: UInt64) throws(SystemdError) {
+    init(address: String?, timeoutMicroseconds: UInt64) throws(SystemdError) {
         var bus: OpaquePointer?
-        let r = sd_bus_open_system(&bus)
+        var r: Int32
+        let call: String
+        if let address {
+            call = "sd_bus_start(\(address))"
+            r = sd_bus_new(&bus)
+            if r >= 0, let opened = bus {
+                r = sd_bus_set_address(opened, address)
+                if r >= 0 { r = sd_bus_set_bus_client(opened, 1) }
+                if r >= 0 { r = sd_bus_start(opened) }
+                if r < 0 {
+                    sd_bus_flush_close_unref(opened)
+                    bus = nil
+                }
+            }
+        } else {
+            call = "sd_bus_open_system"
+            r = sd_bus_open_system(&bus)
+        }
         guard r >= 0, let bus else {
             throw SystemdError(
-                name: nil, message: "no system bus: sd_bus_open_system: \(String(cString: strerror(-r)))",
+                name: nil, message: "no system bus: \(call): \(String(cString: strerror(-r)))",
                 busUnavailable: r == -ENOENT
             )
         }
