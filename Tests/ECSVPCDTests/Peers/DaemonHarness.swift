@@ -268,8 +268,10 @@ final class DaemonAgentContainer: @unchecked Sendable {
                 "GET", .tcp(host: "127.0.0.1", port: introspectionPort), path: "/v1/metadata", timeout: .seconds(1)
             )
             if reply?.status == 200 { return }
-            try await Task.sleep(for: .milliseconds(100))
+            do { try await Task.sleep(for: .milliseconds(100)) } catch { remove(); throw error }
         }
+        // The container is removed here: the caller never gets an instance to remove it.
+        remove()
         throw HarnessFailure("stand-in agent \(name) did not serve \(introspectionURL) within 15 s")
     }
 
