@@ -47,6 +47,7 @@ public struct InventoryItem: Hashable, Sendable, Encodable {
             "AgentRoute": Self.agentRoute(document.agent),
             "CellHostsRoute": Self.cellHostsRoute(document.agent?.cells),
             "AgentVersion": document.agent?.version ?? "",
+            "AgentOwnMove": document.agent?.ownMove?.because.rawValue ?? "",
             "RestartState": document.restart?.state ?? "",
             "RestartReason": document.restart?.reason ?? "",
             "RestartBudgetLeft": document.restart.map { String($0.budgetLeft) } ?? "",
@@ -58,7 +59,6 @@ public struct InventoryItem: Hashable, Sendable, Encodable {
             "Version": version,
             Self.timeAttribute: Self.time(document.updatedAt),
         ]
-        if let ownMove = document.agent?.ownMove { content["AgentOwnMove"] = ownMove.because.rawValue }
         for (name, value) in content where value.utf8.count > Self.attributeValueLengthLimit {
             content[name] = Self.truncated(value, toUTF8Bytes: Self.attributeValueLengthLimit)
         }
