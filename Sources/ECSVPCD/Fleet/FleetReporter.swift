@@ -14,6 +14,8 @@ import NIOPosix
 struct FleetReporter {
     private(set) var inventoryRoot: SSMInventoryRoot
     private(set) var metricsFile: String?
+    /// The SSM agent's data directory, which `auto` writes under where it exists (a test's directory in tests).
+    let agentDataDirectory: String
     let logger: Logger
     private(set) var metrics = StatusMetrics()
     /// The inventory item last written and when (monotonic), to write it on a change and at least hourly.
@@ -25,7 +27,8 @@ struct FleetReporter {
     /// runs every 30 minutes at the most, so an hour-old item still tells that the daemon runs.
     static let inventoryRefresh: Duration = .seconds(3600)
 
-    init(settings: Settings, logger: Logger) {
+    init(settings: Settings, logger: Logger, agentDataDirectory: String = SSMInventoryRoot.agentDataDirectory) {
+        self.agentDataDirectory = agentDataDirectory
         inventoryRoot = settings.ssmInventory
         metricsFile = settings.metricsFile
         self.logger = logger
@@ -46,9 +49,8 @@ struct FleetReporter {
         case .off: return nil
         case .directory(let directory): root = directory
         case .auto:
-            var info = stat()
-            guard stat(SSMInventoryRoot.agentDataDirectory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return nil }
-            root = SSMInventoryRoot.agentDataDirectory
+            guard Self.isDirectory(agentDataDirectory) else { return nil }
+            root = agentDataDirectory
         }
         return (root, root + "/" + InventoryItem.relativePath(instanceID: instanceID))
     }

@@ -13,12 +13,7 @@ enum AtomicFile {
     /// the umask (node_exporter, which runs as another user, needs 0644).
     static func write(_ data: Data, to path: String, in directory: String, mode: mode_t? = nil, durable: Bool) throws(StateError) {
         let temporary = path + ".tmp"
-        let fd: Int32
-        do {
-            fd = try StateStore.openCreatingDirectory(temporary, in: directory, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: mode ?? 0o640)
-        } catch {
-            throw StateError(detail: "cannot create \(directory): \(error)")
-        }
+        let fd = try StateStore.openCreatingDirectory(temporary, in: directory, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: mode ?? 0o640)
         guard fd >= 0 else { throw StateError(detail: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var failure: String?
         if let mode, fchmod(fd, mode) != 0 { failure = "cannot set the mode of \(temporary): \(String(cString: strerror(errno)))" }
@@ -53,6 +48,18 @@ enum AtomicFile {
         if dirFD >= 0 {
             fsync(dirFD)
             close(dirFD)
+        }
+    }
+
+    /// `mkdir -p`: the directory and its missing parents (0755 less the umask). The error names the directory
+    /// that could not be made and the system's reason, the same text every time (it is logged once per reason).
+    static func makeDirectories(_ path: String) throws(StateError) {
+        var made = ""
+        for component in path.split(separator: "/") {
+            made += "/" + component
+            if mkdir(made, 0o755) != 0, errno != EEXIST {
+                throw StateError(detail: "cannot create the directory \(made): \(String(cString: strerror(errno)))")
+            }
         }
     }
 }

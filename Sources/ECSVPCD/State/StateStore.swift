@@ -69,10 +69,10 @@ public struct StateStore: Sendable {
 
     /// open(2) of a file in the state directory, creating the directory (and its parents) only when it is missing:
     /// every cycle opens these files, and the directory is there but once. -1 with `errno` set when open fails.
-    static func openCreatingDirectory(_ path: String, in directory: String, flags: Int32, mode: mode_t) throws -> Int32 {
+    static func openCreatingDirectory(_ path: String, in directory: String, flags: Int32, mode: mode_t) throws(StateError) -> Int32 {
         let fd = open(path, flags, mode)
         guard fd < 0 && errno == ENOENT else { return fd }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectories(directory)
         return open(path, flags, mode)
     }
 
