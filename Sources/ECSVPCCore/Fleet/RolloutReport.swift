@@ -228,7 +228,7 @@ public struct RolloutLine: Hashable, Sendable {
         self.cutOff = cutOff
     }
 
-    var outcome: RolloutReport.Outcome {
+    public var outcome: RolloutReport.Outcome {
         switch result {
         case "restarted": .restarted
         case "already-on-endpoints": .alreadyOnEndpoints
