@@ -93,8 +93,8 @@ struct RolloutReportTests {
         arguments: [
             ("bad-response-code.json", "CommandInvocations[1].CommandPlugins[0].ResponseCode", "expected a number"),
             ("missing-instance-id.json", "CommandInvocations[1].InstanceId", "missing"),
-            ("cut-off-file.json", "$", "not valid JSON"),
-            ("table-output.txt", "$", "not valid JSON"),
+            ("cut-off-file.json", "$", "not valid JSON: the JSON ends early, after 1969 bytes"),
+            ("table-output.txt", "$", "not valid JSON: not JSON at line 1, column 1"),
         ]
     )
     func badInput(file: String, path: String, problem: String) throws {

@@ -43,6 +43,21 @@ public indirect enum PartialJSON: Hashable, Sendable {
         return (value, reader.cutOff)
     }
 
+    /// Where `bytes` stop being JSON: "ends early after N bytes" or "not JSON at line L, column C"; nil when the
+    /// text is one whole JSON value (perhaps with more after it).
+    public static func problem(in bytes: [UInt8]) -> String? {
+        var reader = Reader(bytes: bytes)
+        _ = reader.value()
+        if reader.invalid {
+            let before = bytes[..<min(reader.index, bytes.count)]
+            let line = before.filter { $0 == 0x0A }.count + 1
+            let column = before.count - (before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+            return "not JSON at line \(line), column \(column)"
+        }
+        if reader.cutOff { return "the JSON ends early, after \(bytes.count) bytes (a cut-off file?)" }
+        return nil
+    }
+
     struct Reader {
         let bytes: [UInt8]
         var index = 0

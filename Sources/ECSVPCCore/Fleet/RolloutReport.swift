@@ -125,7 +125,7 @@ public struct RolloutReport: Hashable, Sendable, Encodable {
             var ids: [String: [String]] = [:]
             for entry in ofOutcome {
                 var reason = entry.reason
-                if !entry.findings.isEmpty { reason += " [" + entry.findings.joined(separator: ", ") + "]" }
+                if !entry.findings.isEmpty { reason += " [" + entry.findings.uniqued().joined(separator: ", ") + "]" }
                 if entry.outputCutOff { reason += " (output cut at 2,500 characters)" }
                 if ids[reason] == nil { reasons.append(reason) }
                 ids[reason, default: []].append(entry.instanceId)
@@ -155,6 +155,9 @@ public struct RolloutReport: Hashable, Sendable, Encodable {
         do {
             return try JSONDecoder().decode(CommandInvocationList.self, from: Data(input))
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, let problem = PartialJSON.problem(in: input) {
+                throw RolloutReportError(path: "$", problem: "not valid JSON: \(problem)")
+            }
             throw RolloutReportError(error)
         } catch {
             throw RolloutReportError(path: "$", problem: "\(error)")
