@@ -5,6 +5,12 @@ import FoundationEssentials
 ///
 /// Label values are bounded: fixed words (states, routes, results, severities), the watched names, their
 /// addresses, finding ids and the version; never a time or a message.
+///
+/// Written here rather than with swift-prometheus (2.4.1): its registry is for a process serving `/metrics`, and
+/// keeps every series it was given until each is unregistered. A file that is a snapshot of one status document
+/// would have to unregister every route, address and finding that went away, each cycle; and it would add
+/// swift-metrics and swift-atomics to the daemon for a few hundred bytes of text. `promtool check metrics` checks
+/// the output in the tests.
 public struct StatusMetrics: Sendable {
     /// Restarts counted since the daemon started, from the restart history it reads every cycle.
     public var restarts = RestartCounter()
