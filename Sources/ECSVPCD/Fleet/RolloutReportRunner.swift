@@ -14,18 +14,40 @@ public enum RolloutReportRunner {
         do {
             bytes = try SystemFile.read(path == "-" ? "/dev/stdin" : path, limit: inputLimit)
         } catch {
-            return CommandOutput(standardError: "ecsvpcd rollout-report: cannot read \(error)\n", exitCode: 66)
+            return failure(
+                "cannot-read", "cannot read \(error)", hint: "give the file of list-command-invocations, or - for stdin",
+                json: json, exitCode: 66
+            )
         }
         let report: RolloutReport
         do {
             report = try RolloutReport.make(from: bytes, commandId: commandId, documentName: documentName)
         } catch {
-            return CommandOutput(standardError: "ecsvpcd rollout-report: \(name): \(error)\n", exitCode: 65)
+            return failure(
+                "bad-input", "\(name): \(error.path): \(error.problem)",
+                hint: "give the JSON of `aws ssm list-command-invocations --details --output json` (without --query)",
+                json: json, exitCode: 65
+            )
         }
         if json {
             let text = (try? report.json()).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? ""
             return CommandOutput(standardOutput: text, exitCode: report.exitCode)
         }
         return CommandOutput(standardOutput: report.table(), exitCode: report.exitCode)
+    }
+
+    /// The message on stderr; with `--json` also one document on stdout, as every `--json` failure:
+    /// `{"schema":1,"error":{"id","message","hint"}}`.
+    static func failure(_ id: String, _ message: String, hint: String, json: Bool, exitCode: Int32) -> CommandOutput {
+        let text = "ecsvpcd rollout-report: \(message); \(hint)\n"
+        guard json else { return CommandOutput(standardError: text, exitCode: exitCode) }
+        struct Failure: Encodable {
+            struct Detail: Encodable { var id, message, hint: String }
+            var schema = 1
+            var error: Detail
+        }
+        let document = (try? StatusDocument.encoder(pretty: false).encode(Failure(error: .init(id: id, message: message, hint: hint))))
+            .map { String(decoding: $0, as: UTF8.self) + "\n" } ?? ""
+        return CommandOutput(standardOutput: document, standardError: text, exitCode: exitCode)
     }
 }
