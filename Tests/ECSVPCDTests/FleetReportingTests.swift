@@ -13,12 +13,17 @@ import Testing
 struct FleetReportingTests {
     static let instanceID = ControlFixture.document.instance.id ?? ""
 
-    static func reporter(_ change: (inout Settings) -> Void, agentDataDirectory: String = "/nonexistent") -> (FleetReporter, CapturingLogHandler.LogSink) {
+    static func reporter(
+        _ change: (inout Settings) -> Void, agentDataDirectory: String = "/nonexistent", inventoryRefresh: Duration = .seconds(3600)
+    ) -> (FleetReporter, CapturingLogHandler.LogSink) {
         var settings = Settings()
         change(&settings)
         let sink = CapturingLogHandler.LogSink()
         let logger = Logger(label: "ecsvpcd.test.fleet") { _ in CapturingLogHandler(sink: sink) }
-        return (FleetReporter(settings: settings, logger: logger, agentDataDirectory: agentDataDirectory), sink)
+        let reporter = FleetReporter(
+            settings: settings, logger: logger, agentDataDirectory: agentDataDirectory, inventoryRefresh: inventoryRefresh
+        )
+        return (reporter, sink)
     }
 
     static func itemPath(root: String) -> String {
@@ -80,6 +85,44 @@ struct FleetReportingTests {
         let changed = try Self.readItem(Self.itemPath(root: directory.path)).content
         #expect(changed["AgentRoute"] == "endpoints")
         #expect(changed["ObservedAt"] != first)
+    }
+
+    @Test("an unchanged item is rewritten once its refresh time has passed (an hour; 300 ms here)")
+    func refreshedWhenUnchanged() async throws {
+        let directory = try TemporaryDirectory()
+        var (reporter, _) = Self.reporter({ $0.ssmInventory = .directory(directory.path) }, inventoryRefresh: .milliseconds(300))
+        var document = ControlFixture.document
+        await reporter.report(document, cycleSeconds: 0.1)
+        let path = Self.itemPath(root: directory.path)
+        let first = try Self.readItem(path).content["ObservedAt"]
+        document.updatedAt += 1
+        await reporter.report(document, cycleSeconds: 0.1)
+        #expect(try Self.readItem(path).content["ObservedAt"] == first)
+        try await Task.sleep(for: .milliseconds(400))
+        document.updatedAt += 1
+        await reporter.report(document, cycleSeconds: 0.1)
+        #expect(try Self.readItem(path).content["ObservedAt"] != first)
+    }
+
+    @Test("a reload moves the files: the next cycle writes the new metrics path and inventory root")
+    func reloadMovesFiles() async throws {
+        let directory = try TemporaryDirectory()
+        let (first, second) = (directory.file("one"), directory.file("two"))
+        for root in [first, second] { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) }
+        var (reporter, _) = Self.reporter {
+            $0.ssmInventory = .directory(first)
+            $0.metricsFile = first + "/ecsvpcd.prom"
+        }
+        await reporter.report(ControlFixture.document, cycleSeconds: 0.1)
+        var settings = Settings()
+        settings.ssmInventory = .directory(second)
+        settings.metricsFile = second + "/ecsvpcd.prom"
+        reporter.reconfigure(settings)
+        await reporter.report(ControlFixture.document, cycleSeconds: 0.1)
+        #expect(FileManager.default.fileExists(atPath: Self.itemPath(root: second)))
+        #expect(FileManager.default.fileExists(atPath: second + "/ecsvpcd.prom"))
+        // The counters go on: two cycles observed.
+        #expect(try String(contentsOfFile: second + "/ecsvpcd.prom", encoding: .utf8).contains("ecsvpcd_cycle_duration_seconds_count 2"))
     }
 
     @Test("the item and the metrics file are replaced atomically: a reader never sees a torn file")
@@ -183,8 +226,10 @@ struct FleetReportingTests {
         document.restart?.history = [
             StatusDocument.RestartRecord(at: ControlFixture.updatedAt, via: "docker", result: "verified", reason: "r", detail: nil)
         ]
-        for (cycle, seconds) in [0.004, 0.3, 95, 400].enumerated() {
+        for (cycle, seconds) in [0.004, 0.3, 95, 400, 0.02].enumerated() {
             if cycle == 3 { document.findings = [] }
+            // The document served before the first observation: no endpoints, agent, restart or findings.
+            if cycle == 4 { document = StatusDocument.starting(now: ControlFixture.updatedAt) }
             await reporter.report(document, cycleSeconds: seconds)
             let check = try runTool("/bin/sh", ["-c", "promtool check metrics < '\(path)'"])
             let written = try String(contentsOfFile: path, encoding: .utf8)
@@ -192,7 +237,7 @@ struct FleetReportingTests {
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.contains(#"ecsvpcd_restarts_total{via="docker",result="verified"} 1"#))
-        #expect(text.contains(#"ecsvpcd_cycle_duration_seconds_count 4"#))
+        #expect(text.contains(#"ecsvpcd_cycle_duration_seconds_count 5"#))
     }
 
     /// Three names with addresses, two of them probed open, one refused.

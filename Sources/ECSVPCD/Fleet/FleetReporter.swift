@@ -23,12 +23,16 @@ struct FleetReporter {
     private var inventoryProblems = RepeatSuppressor()
     private var metricsProblems = RepeatSuppressor()
 
-    /// How often the inventory item is rewritten when nothing changed: the SSM agent's inventory association
-    /// runs every 30 minutes at the most, so an hour-old item still tells that the daemon runs.
-    static let inventoryRefresh: Duration = .seconds(3600)
+    /// How often the inventory item is rewritten when nothing changed (an hour; shorter in tests): the SSM agent's
+    /// inventory association runs every 30 minutes at the most, so an hour-old item still tells that the daemon runs.
+    let inventoryRefresh: Duration
 
-    init(settings: Settings, logger: Logger, agentDataDirectory: String = SSMInventoryRoot.agentDataDirectory) {
+    init(
+        settings: Settings, logger: Logger, agentDataDirectory: String = SSMInventoryRoot.agentDataDirectory,
+        inventoryRefresh: Duration = .seconds(3600)
+    ) {
         self.agentDataDirectory = agentDataDirectory
+        self.inventoryRefresh = inventoryRefresh
         inventoryRoot = settings.ssmInventory
         metricsFile = settings.metricsFile
         self.logger = logger
@@ -85,7 +89,7 @@ struct FleetReporter {
         let item = InventoryItem(document, version: ECSVPCDVersion.current)
         let key = item.stateKey
         if let written = writtenInventory, written.key == key, written.path == path,
-            ContinuousClock.now - written.at < Self.inventoryRefresh
+            ContinuousClock.now - written.at < inventoryRefresh
         {
             return
         }
