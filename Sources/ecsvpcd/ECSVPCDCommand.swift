@@ -14,7 +14,7 @@ struct ECSVPCDCommand: AsyncParsableCommand {
         version: ECSVPCDVersion.current,
         subcommands: [
             RunCommand.self, CheckCommand.self, StatusCommand.self, ReprobeCommand.self, RestartAgentCommand.self,
-            RolloutCommand.self, VersionCommand.self,
+            RolloutCommand.self, RolloutReportCommand.self, VersionCommand.self,
         ]
     )
 
@@ -254,5 +254,34 @@ struct RolloutCommand: AsyncParsableCommand {
             print("\(outcome.result): \(outcome.message)")
         }
         throw ExitCode(outcome.exitCode)
+    }
+}
+
+struct RolloutReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollout-report",
+        abstract: "How far a Run Command rollout got: a table by result, from list-command-invocations --details.",
+        discussion: """
+            Reads the JSON of `aws ssm list-command-invocations --details --output json` for the rollout command \
+            (a file, or - for stdin) and prints how many instances were restarted and verified, were already on the \
+            endpoints, have no usable endpoints, failed verification, wait for cooldown, were not reached, or failed \
+            to run, with the instance ids and reasons of each that did not succeed. Exit code: 0 every instance \
+            succeeded; 1 otherwise; 65 the input is not that JSON (the message names the bad element); 66 it \
+            cannot be read.
+            """
+    )
+
+    /// Taken and not read: `--config PATH` is accepted on every command, as the contract says.
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: ArgumentHelp("The list-command-invocations JSON, or - for stdin.", valueName: "FILE"))
+    var input: String = "-"
+    @Flag(name: .long, help: "Print the report as a JSON document.") var json = false
+    @Option(name: .long, help: ArgumentHelp("Report this command (default: the newest of the document).", valueName: "ID"))
+    var commandId: String?
+    @Option(name: .long, help: ArgumentHelp("The rollout document's name.", valueName: "NAME"))
+    var document: String = "ecsvpcd-rollout"
+
+    func run() throws {
+        try finish(RolloutReportRunner.run(input: input, json: json, commandId: commandId, documentName: document))
     }
 }

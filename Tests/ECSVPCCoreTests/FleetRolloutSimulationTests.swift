@@ -38,6 +38,10 @@ struct FleetRolloutSimulationTests {
         var stoppedAt: TimeInterval?
         /// When the last invocation ended (Run Command), or the last restart (daemons).
         var finishedAt: TimeInterval = 0
+        /// Daemons: each instance's SSM Inventory item at the end of the run.
+        var inventory: [InventoryItem] = []
+        /// Run Command: each target's invocation as `list-command-invocations --details` shows it.
+        var invocationRecords: [SimulatedInvocation] = []
 
         var peakPerMinute: Int { Self.peak(restarts.sorted(), over: 60) }
         var peakPer10Seconds: Int { Self.peak(restarts.sorted(), over: 10) }
@@ -75,6 +79,7 @@ struct FleetRolloutSimulationTests {
             )
             let seesEndpoints = Double.random(in: 0..<60, using: &rng)
             var blocked = false
+            var last = RestartDecision.idle(reason: "not observed yet")
             var t = Double.random(in: 0..<interval, using: &rng)
             while t < 3600 {
                 let now = created.addingTimeInterval(t)
@@ -90,9 +95,14 @@ struct FleetRolloutSimulationTests {
                     agent = AgentFacts(exists: true, running: true, startedAt: now, connections: .vpcEndpoint, viaProxy: false)
                 }
                 if case .blocked = decision { blocked = true }
+                last = decision
                 t += interval
             }
             if blocked { result.refused += 1 }
+            result.inventory.append(InventoryItem(
+                Self.document(instance, accepting: accepting, agent: agent, decision: last, ledger: ledger, at: created.addingTimeInterval(3600)),
+                version: "0.1.0"
+            ))
         }
         result.finishedAt = result.restarts.max() ?? 0
         return result
@@ -124,9 +134,11 @@ struct FleetRolloutSimulationTests {
             let wait = maxWait > 0 ? Double.random(in: 0...maxWait, using: &rng) : 0
             if instance.zone == badZone {
                 running.push(start + wait + Double.random(in: 2...3, using: &rng), failed: true)
+                result.invocationRecords.append(.rollout(instance, line: Self.noUsableEndpointsLine(instance), code: 2))
             } else {
                 result.restarts.append(start + wait + 1)
                 running.push(start + wait + Double.random(in: 30...90, using: &rng), failed: false)
+                result.invocationRecords.append(.rollout(instance, line: Self.restartedLine(instance), code: 0))
             }
         }
 
@@ -145,7 +157,108 @@ struct FleetRolloutSimulationTests {
             if next < targets.count { launch(at: now) }
         }
         result.notStarted = targets.count - next
+        // Targets the command never reached once MaxErrors stopped it: Cancelled, no output.
+        for instance in targets[next...] { result.invocationRecords.append(.cancelled(instance)) }
         return result
+    }
+
+    // MARK: What an operator reads
+
+    /// The status document a daemon of the simulation would publish at the end: the endpoints confirmed, the
+    /// agent's connections, the last decision and the history, and `endpoint-not-accepting` in the bad zone.
+    static func document(
+        _ instance: Instance, accepting: Bool, agent: AgentFacts, decision: RestartDecision, ledger: RestartLedger, at: Date
+    ) -> StatusDocument {
+        StatusDocument(
+            source: "daemon", health: accepting ? .ok : .critical,
+            summary: accepting ? "vpc-endpoints 3/3 in VPC, 443 open; agent via endpoint; no restart pending"
+                : "CRITICAL ecs-a in VPC but 443 times out (security group?); agent via public endpoints; restart blocked",
+            instance: .init(id: instance.id, region: "us-east-1", dnsSuffix: "amazonaws.com", vpcCIDRs: [], endpointCIDRs: []),
+            endpoints: [], configuration: .vpcEndpoints,
+            agent: .init(
+                running: agent.running, started: agent.startedAt, version: "Amazon ECS Agent - v1.105.1 (a8b3e7d3)",
+                cluster: "prod", connections: agent.connections.rawValue, connectionsDetail: nil, remoteAddresses: [],
+                supervisor: "systemd", supervisorDetail: nil, proxy: nil
+            ),
+            restart: .init(
+                state: decision.state, reason: decision.reason, notBefore: nil,
+                budgetLeft: 3 - ledger.restartsInLastDay(before: at).count, history: ledger.history
+            ),
+            findings: accepting ? [] : [Self.notAccepting(instance)],
+            updatedAt: at
+        )
+    }
+
+    static func notAccepting(_ instance: Instance) -> Finding {
+        Finding(
+            id: "endpoint-not-accepting", severity: .critical,
+            message: "ecs-a.us-east-1.amazonaws.com: 10.0.\(instance.zone).11 (vpc) does not accept TCP 443: timed out",
+            hint: "Check the endpoint's security group: it must allow inbound TCP 443 from this instance's subnet."
+        )
+    }
+
+    /// `ecsvpcd rollout --json`'s lines, as `Rollout.Outcome.jsonLine()` writes them (field order included).
+    static func restartedLine(_ instance: Instance) -> String {
+        #"{"result":"restarted","exitCode":0,"message":"restarted via systemd and verified: connected to 10.0.\#(instance.zone).11","instanceID":"\#(instance.id)","configuration":"vpc-endpoints","restart":{"at":"2025-06-15T15:07:12Z","detail":"connected to 10.0.\#(instance.zone).11","reason":"the agent still uses the public endpoints (ecsvpcd rollout)","result":"verified","via":"systemd"},"findings":[]}"#
+    }
+
+    static func noUsableEndpointsLine(_ instance: Instance) -> String {
+        let finding = String(decoding: (try? StatusDocument.encoder(pretty: false).encode(notAccepting(instance))) ?? Data(), as: UTF8.self)
+        return #"{"result":"no-usable-endpoints","exitCode":2,"message":"no usable endpoints here: CRITICAL ecs-a in VPC but 443 times out (security group?)","instanceID":"\#(instance.id)","configuration":"vpc-endpoints","findings":[\#(finding)]}"#
+    }
+
+    /// One invocation in the API's shape (Systems Manager API reference, `CommandInvocation`, `CommandPlugin`).
+    struct SimulatedInvocation: Encodable {
+        static let commandID = "5e1f0c2a-9d3b-4a6e-8f70-1b2c3d4e5f60"
+        var CommandId = Self.commandID
+        var InstanceId: String
+        var DocumentName = "ecsvpcd-rollout"
+        var RequestedDateTime = "2025-06-15T15:06:40.000000+00:00"
+        var Status: String
+        var StatusDetails: String
+        var CommandPlugins: [Plugin]
+
+        struct Plugin: Encodable {
+            var Name = "rollout"
+            var Status: String
+            var StatusDetails: String
+            var ResponseCode: Int
+            var Output: String
+        }
+
+        static func rollout(_ instance: Instance, line: String, code: Int) -> SimulatedInvocation {
+            let status = code == 0 ? "Success" : "Failed"
+            let output = line + "\n\n----------ERROR-------\necsvpcd rollout exited \(code)\n"
+            return SimulatedInvocation(
+                InstanceId: instance.id, Status: status, StatusDetails: status,
+                CommandPlugins: [Plugin(Status: status, StatusDetails: status, ResponseCode: code, Output: output)]
+            )
+        }
+
+        static func cancelled(_ instance: Instance) -> SimulatedInvocation {
+            SimulatedInvocation(
+                InstanceId: instance.id, Status: "Cancelled", StatusDetails: "Cancelled",
+                CommandPlugins: [Plugin(Status: "Cancelled", StatusDetails: "Cancelled", ResponseCode: -1, Output: "")]
+            )
+        }
+    }
+
+    /// `aws ssm list-command-invocations --details --output json` for a run.
+    static func listCommandInvocations(_ result: Result) throws -> [UInt8] {
+        struct List: Encodable { var CommandInvocations: [SimulatedInvocation] }
+        return Array(try JSONEncoder().encode(List(CommandInvocations: result.invocationRecords)))
+    }
+
+    /// What an Athena query over a Resource Data Sync of the items answers: instances by the agent's route, and
+    /// by finding.
+    static func inventorySummary(_ items: [InventoryItem]) -> (byRoute: [String: Int], byFinding: [String: Int]) {
+        var byRoute: [String: Int] = [:]
+        var byFinding: [String: Int] = [:]
+        for item in items {
+            byRoute[item.content["AgentRoute"] ?? "", default: 0] += 1
+            for id in (item.content["Findings"] ?? "").split(separator: ",") { byFinding[String(id), default: 0] += 1 }
+        }
+        return (byRoute, byFinding)
     }
 
     /// A binary min-heap of invocation end times.
@@ -196,7 +309,7 @@ struct FleetRolloutSimulationTests {
     }
 
     @Test("prints time to full rollout, peak restarts and the spread of a bad endpoint for both modes")
-    func compareModes() {
+    func compareModes() throws {
         let daemons = Self.daemons(badZone: nil)
         let daemonsBad = Self.daemons(badZone: Self.badZone)
         let ssm = Self.runCommand(badZone: nil)
@@ -226,5 +339,30 @@ struct FleetRolloutSimulationTests {
         #expect(ssmBad.refused > Self.instanceCount / 100)
         #expect(ssmBad.invocations < 2 * Self.instanceCount / 10)
         #expect(ssmBad.restarts.count + ssmBad.refused == ssmBad.invocations)
+
+        // What the operator sees of the bad-zone run: `ecsvpcd rollout-report` on the command's invocations,
+        // and the inventory items' summary.
+        let report = try RolloutReport.make(from: try Self.listCommandInvocations(ssmBad))
+        for line in report.table(idsPerReason: 5).split(separator: "\n", omittingEmptySubsequences: false) {
+            print("fleet-rollout: report: \(line)")
+        }
+        #expect(report.instances == Self.instanceCount)
+        #expect(report.counts["restarted"] == ssmBad.restarts.count)
+        #expect(report.counts["no-usable-endpoints"] == ssmBad.refused)
+        #expect(report.counts["not-reached"] == ssmBad.notStarted)
+        #expect(report.exitCode == 1)
+        let everyone = try RolloutReport.make(from: try Self.listCommandInvocations(ssm))
+        #expect(everyone.exitCode == 0 && everyone.counts["restarted"] == Self.instanceCount)
+
+        #expect(daemonsBad.inventory.count == Self.instanceCount)
+        for item in daemonsBad.inventory.prefix(200) {
+            #expect(try InventoryItemTests.agentProblems(try item.json()) == [])
+        }
+        let (byRoute, byFinding) = Self.inventorySummary(daemonsBad.inventory)
+        print("fleet-rollout: inventory (daemons, bad endpoint): agent route " + byRoute.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            + "; findings " + byFinding.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        #expect(byRoute["endpoints"] == good && byRoute["public"] == Self.instanceCount - good)
+        #expect(byFinding["endpoint-not-accepting"] == Self.instanceCount - good)
+        #expect(Self.inventorySummary(daemons.inventory).byRoute["endpoints"] == Self.instanceCount)
     }
 }

@@ -64,6 +64,11 @@ private let validSettings: [ValidSetting] = [
     ValidSetting(key: "ECSVPCD_RUNTIME_DIR", value: "/run/x") { $0.runtimeDir == "/run/x" && $0.controlSocket == "/run/x/control.sock" },
     ValidSetting(key: "ECSVPCD_STATUS_GROUP", value: "wheel") { $0.statusGroup == "wheel" },
     ValidSetting(key: "ECSVPCD_LOG", value: "stderr") { $0.log == "stderr" },
+    ValidSetting(key: "ECSVPCD_SSM_INVENTORY", value: "off") { $0.ssmInventory == .off },
+    ValidSetting(key: "ECSVPCD_SSM_INVENTORY", value: "/srv/ssm") { $0.ssmInventory == .directory("/srv/ssm") },
+    ValidSetting(key: "ECSVPCD_METRICS_FILE", value: "/var/lib/node_exporter/ecsvpcd.prom") {
+        $0.metricsFile == "/var/lib/node_exporter/ecsvpcd.prom"
+    },
 ]
 
 private let badSettings: [BadSetting] = [
@@ -124,6 +129,8 @@ private let badSettings: [BadSetting] = [
     BadSetting(key: "ECSVPCD_RUNTIME_DIR", value: "./run", expected: "an absolute path"),
     BadSetting(key: "ECSVPCD_STATUS_GROUP", value: "adm staff", expected: "a group name"),
     BadSetting(key: "ECSVPCD_LOG", value: "syslog", expected: "auto, journal or stderr"),
+    BadSetting(key: "ECSVPCD_SSM_INVENTORY", value: "yes", expected: "auto, off, or an absolute path"),
+    BadSetting(key: "ECSVPCD_METRICS_FILE", value: "/var/lib/node_exporter/ecsvpcd.txt", expected: "an absolute path ending in .prom"),
 ]
 
 /// Parses `text` as the file `/etc/ecsvpcd/ecsvpcd.conf`, expecting a `ConfigurationError`.

@@ -72,6 +72,10 @@ struct DaemonMemoryTests {
             // The defaults: the test harness shortens these for its restart scenarios.
             "ECSVPCD_INTERVAL": "30s", "ECSVPCD_STABLE_PROBES": "3", "ECSVPCD_RESTART_WINDOW": "10m",
             "ECSVPCD_RESTART_VIA": "auto", "ECSVPCD_LOG": "stderr",
+            // The fleet files on, as an operator turns them on: the metrics rewritten every cycle, the inventory
+            // item built every cycle and written on a change.
+            "ECSVPCD_METRICS_FILE": scenario.directory.file("textfile/ecsvpcd.prom"),
+            "ECSVPCD_SSM_INVENTORY": scenario.directory.path,
         ]
         var holders: [AnyObject] = []
         switch condition {

@@ -1,7 +1,8 @@
 # Shared test peers for scripts/test and scripts/sandbox. Sourced, not run.
 # Every address used here is on loopback (127.0.0.0/8); nothing is sent anywhere else.
 
-PEER_PACKAGES="dnsmasq-base iptables libsystemd-dev busybox-static docker.io netcat-openbsd python3 systemd"
+# prometheus for promtool (it checks the metrics file), prometheus-node-exporter for the textfile test.
+PEER_PACKAGES="dnsmasq-base iptables libsystemd-dev busybox-static docker.io netcat-openbsd python3 systemd prometheus prometheus-node-exporter"
 
 peers_install_packages() {
     local missing=()
@@ -28,6 +29,15 @@ peers_install_packages() {
         *" docker.io "*)
             if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
                 systemctl disable --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
+            fi
+            ;;
+        esac
+        # The Prometheus server and node_exporter (listening on :9090 and :9100 of every address) are tools here:
+        # the tests run promtool and a node_exporter of their own on loopback.
+        case " ${missing[*]} " in
+        *" prometheus "* | *" prometheus-node-exporter "*)
+            if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+                systemctl disable --now prometheus.service prometheus-node-exporter.service >/dev/null 2>&1 || true
             fi
             ;;
         esac

@@ -135,7 +135,7 @@ sandbox_flip_dns() { # DIR public|vpc
 # is an empty one of ours (not off: an empty hosts file once leaked 4 KiB a read), resolv.conf is ours naming the
 # sandbox's dnsmasq, and the Amazon-provided resolver compared with it is that dnsmasq too.
 sandbox_write_config() { # DIR
-    mkdir -p "$1"
+    mkdir -p "$1" "$1/ssm"
     : >"$1/hosts-empty"
     printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$SANDBOX_DNS" >"$1/resolv.conf"
     cat <<CONF
@@ -148,6 +148,8 @@ ECSVPCD_AMAZON_DNS=$SANDBOX_DNS
 ECSVPCD_PROBE_PORT=$SANDBOX_PORT
 ECSVPCD_STATE_DIR=$1/state
 ECSVPCD_RUNTIME_DIR=$1/run
+ECSVPCD_SSM_INVENTORY=$1/ssm
+ECSVPCD_METRICS_FILE=$1/textfile/ecsvpcd.prom
 CONF
 }
 

@@ -15,6 +15,18 @@ public enum RestartVia: String, Sendable, Codable {
     case docker
 }
 
+/// Where the daemon writes its Systems Manager Inventory item (`INSTANCE_ID/inventory/custom/ECSVPCD.json`).
+public enum SSMInventoryRoot: Hashable, Sendable {
+    /// Under the SSM agent's data directory, and only where it exists (an instance without the SSM agent gets no file).
+    case auto
+    case off
+    /// Under this directory (the SSM agent's data directory elsewhere), which must exist.
+    case directory(String)
+
+    /// The SSM agent's data directory (`appconfig.DefaultDataStorePath` of aws/amazon-ssm-agent on Linux).
+    public static let agentDataDirectory = "/var/lib/amazon/ssm"
+}
+
 /// Every setting of ecsvpcd, after the file and the environment were merged and checked.
 ///
 /// Values nil here are learned at run time (instance metadata, resolv.conf).
@@ -53,6 +65,10 @@ public struct Settings: Hashable, Sendable {
     public var runtimeDir: String = "/run/ecsvpcd"
     public var statusGroup: String = "adm"
     public var log: String = "auto"
+    /// The Systems Manager Inventory item's root directory.
+    public var ssmInventory: SSMInventoryRoot = .auto
+    /// The Prometheus textfile (node_exporter's textfile collector) written each cycle; nil: none.
+    public var metricsFile: String?
 
     public init() {}
 

@@ -362,6 +362,21 @@ public enum SettingsParser {
             $0.log = $1
             return true
         },
+        key("ECSVPCD_SSM_INVENTORY", "auto, off, or an absolute path", "auto") {
+            switch $1 {
+            case "auto": $0.ssmInventory = .auto
+            case "off": $0.ssmInventory = .off
+            default:
+                guard $1.hasPrefix("/") else { return false }
+                $0.ssmInventory = .directory($1)
+            }
+            return true
+        },
+        key("ECSVPCD_METRICS_FILE", "an absolute path ending in .prom", "none") {
+            guard $1.hasPrefix("/"), $1.hasSuffix(".prom"), !$1.hasSuffix("/.prom") else { return false }
+            $0.metricsFile = $1
+            return true
+        },
     ]
 
     static let keysByName: [String: Key] = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })

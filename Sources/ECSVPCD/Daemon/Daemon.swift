@@ -83,6 +83,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
         var cycleRunner = try CycleRunner(
             settings: settings, logger: logger, verifyDeadline: verifyDeadline, now: now, stopping: waker.stopRequested
         )
+        var reporter = FleetReporter(settings: settings, logger: logger)
         var started = false
         // READY=1 follows the first cycle, and the first cycle after each reload (after RELOADING=1).
         var readyPending = true
@@ -90,10 +91,13 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
         var sentStatus = ""
         while true {
             pinger.cycleStarted()
+            let cycleStart = ContinuousClock.now
             let (document, ledger) = await cycleRunner.cycle(force: force)
+            let cycleTime = ContinuousClock.now - cycleStart
             pinger.cycleEnded()
             force = nil
             await shared.publish(document, ledger: ledger, policy: RestartPolicy(settings))
+            await reporter.report(document, cycleSeconds: RestartPlanner.seconds(cycleTime))
             // The heap as each cycle leaves it: the figure that must stay flat, free of whatever a cycle in
             // flight holds when a status is asked for.
             await shared.cycleCompleted(heapInUse: ProcessFootprint.heapInUse())
@@ -144,6 +148,7 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
                     runner.carryReporting(from: cycleRunner)
                     settings = fresh
                     cycleRunner = runner
+                    reporter.reconfigure(fresh)
                     await shared.update(settings: fresh)
                     logger.notice("configuration reloaded from \(configPath)")
                 } catch {

@@ -62,50 +62,17 @@ public struct StateStore: Sendable {
         try write(try StatusDocument.encoder().encode(document), to: statusPath, durable: false)
     }
 
-    /// Writes `data` so that a crash at any moment leaves either the old file or the new one, never a torn one;
-    /// `durable` also syncs the file and the directory, so that after a power loss the new one is there.
+    /// Writes `data` atomically (`AtomicFile`); `durable` also syncs the file and the directory.
     func write(_ data: Data, to path: String, durable: Bool) throws {
-        let temporary = path + ".tmp"
-        let fd = try Self.openCreatingDirectory(temporary, in: directory, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o640)
-        guard fd >= 0 else { throw StateError(detail: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var failure: String?
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(fd, buffer.baseAddress?.advanced(by: offset), buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = "cannot write \(temporary): \(String(cString: strerror(errno)))"
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == nil, durable, fsync(fd) != 0 { failure = "cannot fsync \(temporary): \(String(cString: strerror(errno)))" }
-        close(fd)
-        if let failure {
-            unlink(temporary)
-            throw StateError(detail: failure)
-        }
-        guard rename(temporary, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(temporary)
-            throw StateError(detail: "cannot rename \(temporary) to \(path): \(why)")
-        }
-        guard durable else { return }
-        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            fsync(dirFD)
-            close(dirFD)
-        }
+        try AtomicFile.write(data, to: path, in: directory, durable: durable)
     }
 
     /// open(2) of a file in the state directory, creating the directory (and its parents) only when it is missing:
     /// every cycle opens these files, and the directory is there but once. -1 with `errno` set when open fails.
-    static func openCreatingDirectory(_ path: String, in directory: String, flags: Int32, mode: mode_t) throws -> Int32 {
+    static func openCreatingDirectory(_ path: String, in directory: String, flags: Int32, mode: mode_t) throws(StateError) -> Int32 {
         let fd = open(path, flags, mode)
         guard fd < 0 && errno == ENOENT else { return fd }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectories(directory)
         return open(path, flags, mode)
     }
 
