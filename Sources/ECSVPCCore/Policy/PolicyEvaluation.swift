@@ -175,7 +175,7 @@ enum ResourceMatch: Equatable {
             Wildcard.matches(pattern: pattern, value: long, caseInsensitive: false)
         {
             self = .yes
-        } else if Wildcard.intersects(pattern, context.arn(resource, filler: "*")) {
+        } else if Wildcard.intersects(pattern, context.arn(resource, filler: String(Wildcard.hole))) {
             self = .unknown
         } else {
             self = .no
@@ -213,23 +213,31 @@ enum Wildcard {
         return i == p.count
     }
 
-    /// Whether some string matches both patterns (both with `*` and `?`), case-sensitive.
-    static func intersects(_ first: String, _ second: String) -> Bool {
-        let a = Array(first.unicodeScalars)
-        let b = Array(second.unicodeScalars)
+    /// Stands for an unknown part of an ARN (account, region, cluster, id): any run of characters without `/`
+    /// or `:`, which no such part contains.
+    static let hole: Unicode.Scalar = "\u{2}"
+
+    /// Whether some string matches both `pattern` (with `*` and `?`) and `template` (with `*` and `hole`s),
+    /// case-sensitive.
+    static func intersects(_ pattern: String, _ template: String) -> Bool {
+        let a = Array(pattern.unicodeScalars)
+        let b = Array(template.unicodeScalars)
         // reachable[i][j]: a[..<i] and b[..<j] can match one common string.
         var reachable = Array(repeating: Array(repeating: false, count: b.count + 1), count: a.count + 1)
         reachable[0][0] = true
         for i in 0...a.count {
             for j in 0...b.count where reachable[i][j] {
-                if i < a.count, a[i] == "*" { reachable[i + 1][j] = true }
-                if j < b.count, b[j] == "*" { reachable[i][j + 1] = true }
-                if i < a.count, j < b.count {
-                    if a[i] == "*" { reachable[i][j + 1] = true }
-                    if b[j] == "*" { reachable[i + 1][j] = true }
-                    if a[i] != "*", b[j] != "*", a[i] == "?" || b[j] == "?" || a[i] == b[j] {
-                        reachable[i + 1][j + 1] = true
-                    }
+                let aStar = i < a.count && a[i] == "*"
+                let bStar = j < b.count && b[j] == "*"
+                let bHole = j < b.count && b[j] == hole
+                if aStar { reachable[i + 1][j] = true }
+                if bStar || bHole { reachable[i][j + 1] = true }
+                guard i < a.count, j < b.count else { continue }
+                if aStar { reachable[i][j + 1] = true }
+                if bStar { reachable[i + 1][j] = true }
+                if bHole, !aStar, a[i] != "/", a[i] != ":" { reachable[i + 1][j] = true }
+                if !aStar, !bStar, !bHole, a[i] == "?" || b[j] == "?" || a[i] == b[j] {
+                    reachable[i + 1][j + 1] = true
                 }
             }
         }

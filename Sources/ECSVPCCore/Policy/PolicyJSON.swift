@@ -171,10 +171,11 @@ public struct PolicyJSONParser {
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input: expected ',' or '}'") }
             if bytes[index] == UInt8(ascii: ",") {
+                let comma = index
                 index += 1
                 skipWhitespace()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                    throw error("trailing comma before '}'")
+                    throw error("trailing comma before '}'", at: comma)
                 }
                 continue
             }
@@ -200,10 +201,11 @@ public struct PolicyJSONParser {
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input: expected ',' or ']'") }
             if bytes[index] == UInt8(ascii: ",") {
+                let comma = index
                 index += 1
                 skipWhitespace()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                    throw error("trailing comma before ']'")
+                    throw error("trailing comma before ']'", at: comma)
                 }
                 continue
             }
