@@ -501,6 +501,21 @@ def test_template_endpoint_policies_pass_ecsvpcd_policy_check(name, service, pol
     assert len(json.dumps(policy, indent=2)) <= 20480
 
 
+def test_readme_lists_the_calls_policy_check_evaluates():
+    """The README's table of the agent's calls (copied to DESIGN.md) is the list the binary checks."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Endpoint policies: the agent's calls", 1)[1].split("\n## ", 1)[0]
+    listed = {}
+    for line in section.splitlines():
+        if line.startswith("| `ecs:"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            for action in re.findall(r"`(ecs:[A-Za-z]+)`", cells[0]):
+                listed[action] = cells[1]
+    default = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    calls = json.loads(policy_check(default).stdout)["calls"]
+    assert listed == {call["action"]: call["endpoint"] for call in calls}
+
+
 def test_aws_default_endpoint_policy_passes_and_aws_ecs_example_denies_the_agent():
     default = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
     assert policy_check(default).returncode == 0
