@@ -1,6 +1,7 @@
 import ArgumentParser
 import ECSVPCCore
 import ECSVPCD
+import Glibc
 
 /// `ecsvpcd policy …`: endpoint policies of the ECS endpoints.
 struct PolicyCommand: AsyncParsableCommand {
@@ -24,8 +25,8 @@ struct PolicyCheckCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The policy file, or - for standard input.", valueName: "FILE|-"))
-    var file: String = "-"
+    @Argument(help: ArgumentHelp("The policy file, or - for standard input (the default when piped).", valueName: "FILE|-"))
+    var file: String?
     /// Taken and not read: `--config PATH` is accepted on every command, as the contract says.
     @OptionGroup var options: ConfigOptions
     @Flag(name: .long, help: "Print the result as a JSON document.") var json = false
@@ -42,8 +43,11 @@ struct PolicyCheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The cluster name for resource ARNs.") var cluster: String?
 
     func run() async throws {
+        if file == nil && isatty(STDIN_FILENO) == 1 {
+            throw ValidationError("give the policy FILE, or pipe it in (- reads standard input)")
+        }
         let runner = PolicyCheckRunner(
-            path: file, json: json, color: StatusTable.wantsColor(), endpoints: endpoint, ignore: ignore,
+            path: file ?? "-", json: json, color: StatusTable.wantsColor(), endpoints: endpoint, ignore: ignore,
             context: AgentCallContext(partition: partition, region: region, account: account, cluster: cluster)
         )
         try finish(runner.run())

@@ -160,6 +160,17 @@ let policyTable: [PolicyCase] = [
         context: prod, overall: .allowed, otherwise: .allowed
     ),
     PolicyCase(
+        name: "a policy variable in a Resource is not known here",
+        policy: statement(#""Effect": "Allow", "Principal": "*", "Action": "ecs:*", "Resource": ["arn:aws:ecs:*:${aws:PrincipalAccount}:*", "arn:aws:s3:::${aws:username}/*"]"#),
+        context: prod, overall: .denied, otherwise: .conditional,
+        except: ["ecs:CreateCluster": .denied, "ecs:DiscoverPollEndpoint": .denied]
+    ),
+    PolicyCase(
+        name: "without Version 2012-10-17, ${…} is literal text",
+        policy: #"{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecs:*", "Resource": "arn:aws:ecs:*:${aws:PrincipalAccount}:*"}]}"#,
+        context: prod, overall: .denied, otherwise: .denied
+    ),
+    PolicyCase(
         name: "the ecs-agent endpoint needs only ecs:Poll",
         policy: statement(#""Effect": "Allow", "Principal": "*", "Action": "ecs:Poll", "Resource": "*""#),
         endpoints: [.ecsAgent], overall: .allowed, otherwise: .allowed
@@ -288,6 +299,11 @@ struct EndpointPolicyErrorTests {
         #expect(error(#"["Statement"]"#)?.path == "$")
         #expect(error(#"{"Version": "2012-10-17"}"#)?.message.contains("no Statement") == true)
         #expect(error(#"{"Statement": "Allow"}"#)?.path == "$.Statement")
+        let operatorTypo = try #require(error(statement(#""Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringEqual": {"aws:PrincipalAccount": "1"}}"#)))
+        #expect(operatorTypo.path == "$.Statement[0].Condition.StringEqual")
+        #expect(operatorTypo.message == "unknown condition operator \"StringEqual\"")
+        #expect(error(statement(#""Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"ForAnyValue:StringLikeIfExists": {"k": ["a*"]}, "Null": {"k": true}}"#)) == nil)
+        #expect(error(statement(#""Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"NullIfExists": {"k": true}}"#)) != nil)
     }
 
     @Test("the error reads as: position, path, message")

@@ -83,6 +83,23 @@ extension EndpointPolicy {
     ]
     static let principalKeys = ["AWS", "Service", "Federated", "CanonicalUser"]
     static let versions = ["2012-10-17", "2008-10-17"]
+    static let conditionOperators: Set<String> = [
+        "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+        "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+        "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
+        "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
+        "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+    ]
+
+    /// IAM's condition operators, with the set prefixes and the `IfExists` suffix (not on `Null`).
+    static func isConditionOperator(_ name: String) -> Bool {
+        var name = Substring(name)
+        for prefix in ["ForAllValues:", "ForAnyValue:"] where name.hasPrefix(prefix) {
+            name = name.dropFirst(prefix.count)
+        }
+        if name.hasSuffix("IfExists") && name != "NullIfExists" { name = name.dropLast("IfExists".count) }
+        return conditionOperators.contains(String(name))
+    }
 
     /// Reads a policy from its text (UTF-8 bytes, as in the file).
     public static func parse(_ bytes: [UInt8]) throws(EndpointPolicyError) -> EndpointPolicy {
@@ -303,6 +320,12 @@ private struct Reader {
         if let condition = field("Condition") {
             let blocks = try members(condition, "\(path).Condition", what: "Condition")
             for block in blocks {
+                guard EndpointPolicy.isConditionOperator(block.key) else {
+                    throw fail(
+                        "unknown condition operator \"\(block.key)\"", "\(path).Condition.\(block.key)", at: block.keyOffset,
+                        hint: "e.g. StringEquals, StringLike, ArnLike, IpAddress, Bool, Null; optionally ForAnyValue:/ForAllValues: and …IfExists"
+                    )
+                }
                 let keys = try members(block.value, "\(path).Condition.\(block.key)", what: "a condition operator's block")
                 for key in keys {
                     switch key.value.value {

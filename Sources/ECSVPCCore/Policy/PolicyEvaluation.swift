@@ -61,7 +61,7 @@ public struct PolicyCheck: Sendable, Equatable {
         var definiteDeny: [String] = []
         var possibleDeny: [(String, [String])] = []
         for statement in policy.statements {
-            let applies = StatementMatch(statement, call: call, context: context)
+            let applies = StatementMatch(statement, call: call, context: context, variables: policy.version == "2012-10-17")
             switch (statement.effect, applies) {
             case (_, .no): break
             case (.allow, .yes): definiteAllow.append(statement.label)
@@ -103,7 +103,8 @@ enum StatementMatch: Equatable {
     case no
     case unknown([String])
 
-    init(_ statement: EndpointPolicy.Statement, call: AgentCall, context: AgentCallContext) {
+    /// `variables`: the policy's version (2012-10-17) substitutes `${…}` policy variables in resources.
+    init(_ statement: EndpointPolicy.Statement, call: AgentCall, context: AgentCallContext, variables: Bool) {
         let actionListed = statement.actions.contains { Wildcard.matches(pattern: $0, value: call.action, caseInsensitive: true) }
         guard actionListed != statement.notAction else {
             self = .no
@@ -123,7 +124,9 @@ enum StatementMatch: Equatable {
         case .everyoneExcept(let names):
             reasons.append("NotPrincipal \(names.joined(separator: ", ")): whether it excludes the instance role cannot be known here")
         }
-        let resourceListed = ResourceMatch(patterns: statement.resources, resource: call.resource, context: context)
+        let resourceListed = ResourceMatch(
+            patterns: statement.resources, resource: call.resource, context: context, variables: variables
+        )
         switch (resourceListed, statement.notResource) {
         case (.yes, false), (.no, true): break
         case (.no, false), (.yes, true):
@@ -147,10 +150,10 @@ enum ResourceMatch: Equatable {
     case no
     case unknown
 
-    init(patterns: [String], resource: AgentCallResource, context: AgentCallContext) {
+    init(patterns: [String], resource: AgentCallResource, context: AgentCallContext, variables: Bool) {
         var result = ResourceMatch.no
         for pattern in patterns {
-            switch ResourceMatch(pattern: pattern, resource: resource, context: context) {
+            switch ResourceMatch(pattern: pattern, resource: resource, context: context, variables: variables) {
             case .yes:
                 self = .yes
                 return
@@ -161,7 +164,15 @@ enum ResourceMatch: Equatable {
         self = result
     }
 
-    init(pattern: String, resource: AgentCallResource, context: AgentCallContext) {
+    init(pattern: String, resource: AgentCallResource, context: AgentCallContext, variables: Bool) {
+        if variables, let substituted = Self.variablesAsWildcards(pattern) {
+            // A policy variable (${aws:PrincipalAccount}) takes its value from the request: not known here.
+            let possible = resource == .none
+                ? substituted.allSatisfy { $0 == "*" }
+                : Wildcard.intersects(substituted, context.arn(resource, filler: String(Wildcard.hole)))
+            self = possible ? .unknown : .no
+            return
+        }
         if resource == .none {
             // An action without resource-level permissions is covered only by "*".
             self = pattern.allSatisfy({ $0 == "*" }) ? .yes : .no
@@ -180,6 +191,33 @@ enum ResourceMatch: Equatable {
         } else {
             self = .no
         }
+    }
+}
+
+extension ResourceMatch {
+    /// The pattern with every `${…}` policy variable as `*` (`${*}`, `${?}`, `${$}` stand for the character
+    /// itself), or nil when it has none.
+    static func variablesAsWildcards(_ pattern: String) -> String? {
+        let scalars = Array(pattern.unicodeScalars)
+        var result = String.UnicodeScalarView()
+        var found = false
+        var index = 0
+        while index < scalars.count {
+            if scalars[index] == "$", index + 1 < scalars.count, scalars[index + 1] == "{",
+                let close = scalars[(index + 2)...].firstIndex(of: "}")
+            {
+                found = true
+                // ${*}, ${?}, ${$} stand for the character itself; as a wildcard that is only wider, and a
+                // pattern with variables is never more than "may match" anyway.
+                let name = scalars[(index + 2)..<close]
+                result.append(name.count == 1 && "*?$".unicodeScalars.contains(name[name.startIndex]) ? name[name.startIndex] : "*")
+                index = close + 1
+            } else {
+                result.append(scalars[index])
+                index += 1
+            }
+        }
+        return found ? String(result) : nil
     }
 }
 
