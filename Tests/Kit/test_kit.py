@@ -1,7 +1,8 @@
 """The fleet rollout kit: the Systems Manager documents in packaging/ssm, the association example and the
 CloudFormation template in packaging/cloudformation.
 
-Run: python3 -m pytest -q Tests/Kit   (needs pytest and cfn-lint: pip install pytest cfn-lint)
+Run: python3 -m pytest -q Tests/Kit   (needs pytest and cfn-lint: pip install pytest cfn-lint; and the built
+ecsvpcd, .build/debug/ecsvpcd or $ECSVPCD_BINARY, for the template's endpoint policies: swift build)
 
 The documents' shell scripts are run here with stand-ins for ecsvpcd, curl, dnf, apt-get and systemctl on the
 PATH, so what runs on an instance is what these tests ran; nothing leaves the machine.
@@ -499,6 +500,18 @@ def test_template_endpoint_policies_pass_ecsvpcd_policy_check(name, service, pol
     other = "ecs-telemetry" if service == "ecs-agent" else "ecs-agent"
     assert policy_check(policy, "--endpoint", other).returncode == 2
     assert len(json.dumps(policy, indent=2)) <= 20480
+
+
+@pytest.mark.parametrize("agent_only", ["true", "false"])
+def test_template_attaches_the_agent_only_policies_only_when_asked(agent_only):
+    resources, _, holds = created({"AgentOnlyEndpointPolicies": agent_only})
+    for name in ["EcsAgentEndpoint", "EcsTelemetryEndpoint", "EcsEndpoint"]:
+        document = resources[name]["Properties"].get("PolicyDocument")
+        if document is not None:
+            condition, then, otherwise = document["Fn::If"]
+            document = then if holds[condition] else otherwise
+        attached = document is not None and document != {"Ref": "AWS::NoValue"}
+        assert attached == (agent_only == "true" and name != "EcsEndpoint"), name
 
 
 def test_readme_lists_the_calls_policy_check_evaluates():
