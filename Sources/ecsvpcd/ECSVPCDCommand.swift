@@ -15,6 +15,7 @@ struct ECSVPCDCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, CheckCommand.self, StatusCommand.self, ReprobeCommand.self, RestartAgentCommand.self,
             RolloutCommand.self, RolloutReportCommand.self, VersionCommand.self,
+            PolicyCommand.self,
         ]
     )
 

@@ -1,12 +1,14 @@
 """The fleet rollout kit: the Systems Manager documents in packaging/ssm, the association example and the
 CloudFormation template in packaging/cloudformation.
 
-Run: python3 -m pytest -q Tests/Kit   (needs pytest and cfn-lint: pip install pytest cfn-lint)
+Run: python3 -m pytest -q Tests/Kit   (needs pytest and cfn-lint: pip install pytest cfn-lint; and the built
+ecsvpcd, .build/debug/ecsvpcd or $ECSVPCD_BINARY, for the template's endpoint policies: swift build)
 
 The documents' shell scripts are run here with stand-ins for ecsvpcd, curl, dnf, apt-get and systemctl on the
 PATH, so what runs on an instance is what these tests ran; nothing leaves the machine.
 """
 
+import itertools
 import json
 import os
 import pathlib
@@ -302,14 +304,10 @@ def test_template_creates_the_endpoints_in_the_documented_order():
     for name, resource in endpoints.items():
         service = resource["Properties"]["ServiceName"]["Fn::Sub"]
         assert service.startswith("com.amazonaws.${AWS::Region}.")
-        by_service[service.rsplit(".", 1)[1]] = name
-        properties = resource["Properties"]
-        assert properties["VpcEndpointType"] == "Interface"
-        assert properties["PrivateDnsEnabled"] is True
-        assert properties["VpcId"] == {"Ref": "VpcId"}
-        assert properties["SubnetIds"] == {"Ref": "SubnetIds"}
-        assert properties["SecurityGroupIds"] == [{"Ref": "EndpointSecurityGroup"}]
-    assert set(by_service) == {"ecs-agent", "ecs-telemetry", "ecs"}
+        by_service[service.removeprefix("com.amazonaws.${AWS::Region}.")] = name
+    assert set(by_service) == {"ecs-agent", "ecs-telemetry", "ecs"} | set(RELATED_SERVICES.values())
+    for service in ["ecs-agent", "ecs-telemetry", "ecs"]:
+        assert "Condition" not in resources[by_service[service]], "the ECS endpoints are always created"
 
     def depends(name):
         value = resources[name].get("DependsOn", [])
@@ -319,6 +317,226 @@ def test_template_creates_the_endpoints_in_the_documented_order():
     assert depends(agent) & set(endpoints) == set()
     assert depends(telemetry) & set(endpoints) == {agent}
     assert depends(ecs) & set(endpoints) == {telemetry}
+
+
+# The related endpoints: one parameter per group, the S3 gateway endpoint by route tables
+
+RELATED_SERVICES = {
+    "S3GatewayEndpoint": "s3", "EcrApiEndpoint": "ecr.api", "EcrDkrEndpoint": "ecr.dkr", "LogsEndpoint": "logs",
+    "SecretsManagerEndpoint": "secretsmanager", "SsmEndpoint": "ssm", "SsmMessagesEndpoint": "ssmmessages",
+    "Ec2MessagesEndpoint": "ec2messages",
+}
+GROUPS = ["CreateEcrEndpoints", "CreateLogsEndpoint", "CreateSecretsEndpoints", "CreateSsmEndpoints"]
+
+
+def parameter_values(loaded, given):
+    """Every parameter's value as CloudFormation passes it: the given ones, else the defaults."""
+    values = {}
+    for name, parameter in loaded["Parameters"].items():
+        value = given.get(name, parameter.get("Default"))
+        if parameter["Type"] == "CommaDelimitedList" and isinstance(value, str):
+            value = value.split(",")
+        values[name] = value
+    return values
+
+
+def evaluate(expression, values, conditions):
+    """Evaluates the condition functions the template uses (Fn::Equals/Or/And/Not/Join, Condition, Ref)."""
+    if isinstance(expression, (str, bool)):
+        return expression
+    if isinstance(expression, list):
+        return [evaluate(e, values, conditions) for e in expression]
+    ((function, argument),) = expression.items()
+    if function == "Ref":
+        return values[argument]
+    if function == "Condition":
+        return evaluate(conditions[argument], values, conditions)
+    if function == "Fn::Equals":
+        first, second = evaluate(argument, values, conditions)
+        return first == second
+    if function == "Fn::Or":
+        return any(evaluate(argument, values, conditions))
+    if function == "Fn::And":
+        return all(evaluate(argument, values, conditions))
+    if function == "Fn::Not":
+        return not evaluate(argument[0], values, conditions)
+    if function == "Fn::Join":
+        separator, items = argument
+        return separator.join(evaluate(items, values, conditions))
+    raise AssertionError(f"condition function {function} is not known to this test")
+
+
+def created(given):
+    """The resources and outputs a stack with these parameters creates."""
+    loaded = template()
+    values = parameter_values(loaded, given)
+    conditions = loaded["Conditions"]
+    holds = {name: evaluate(expression, values, conditions) for name, expression in conditions.items()}
+    resources = {
+        name: r for name, r in loaded["Resources"].items()
+        if not name.startswith("Fn::ForEach::") and holds.get(r.get("Condition"), True)
+    }
+    outputs = {name: o for name, o in loaded["Outputs"].items() if holds.get(o.get("Condition"), True)}
+    return resources, outputs, holds
+
+
+COMBINATIONS = list(itertools.product(["true", "false"], repeat=4))
+ROUTE_TABLES = ["", "rtb-0123456789abcdef0,rtb-0fedcba9876543210"]
+
+
+@pytest.mark.parametrize("route_tables", ROUTE_TABLES, ids=["no-s3", "s3"])
+@pytest.mark.parametrize("groups", COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
+def test_template_creates_the_related_endpoints_each_combination_asks_for(groups, route_tables):
+    given = dict(zip(GROUPS, groups))
+    given["S3GatewayRouteTableIds"] = route_tables
+    resources, outputs, _ = created(given)
+    ecr, logs, secrets, ssm = (value == "true" for value in groups)
+    expected = set()
+    if route_tables:
+        expected.add("s3")
+    if ecr:
+        expected |= {"ecr.api", "ecr.dkr"}
+    if logs:
+        expected.add("logs")
+    if secrets:
+        expected |= {"secretsmanager", "ssm"}
+    if ssm:
+        expected |= {"ssm", "ssmmessages", "ec2messages"}
+    services = [
+        r["Properties"]["ServiceName"]["Fn::Sub"].removeprefix("com.amazonaws.${AWS::Region}.")
+        for r in resources.values() if r["Type"] == "AWS::EC2::VPCEndpoint"
+    ]
+    assert len(services) == len(set(services)), f"an endpoint created twice: {sorted(services)}"
+    assert set(services) == {"ecs-agent", "ecs-telemetry", "ecs"} | expected
+    # Nothing created depends on, or is referred to by an output, that is not created.
+    for name, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        for target in [depends] if isinstance(depends, str) else depends:
+            assert target in resources, f"{name} depends on {target}, which this combination does not create"
+    for name, output in outputs.items():
+        reference = output["Value"].get("Ref") or output["Value"].get("Fn::GetAtt", [None])[0]
+        assert reference in resources, f"output {name} refers to {reference}, which is not created"
+    assert {RELATED_SERVICES[n] for n in resources if n in RELATED_SERVICES} == expected
+
+
+def test_template_related_endpoints_share_the_security_group_and_private_dns():
+    resources = template()["Resources"]
+    for name, service in RELATED_SERVICES.items():
+        properties = resources[name]["Properties"]
+        assert properties["VpcId"] == {"Ref": "VpcId"}
+        if service == "s3":
+            assert properties["VpcEndpointType"] == "Gateway"
+            assert properties["RouteTableIds"] == {"Ref": "S3GatewayRouteTableIds"}
+            assert "SecurityGroupIds" not in properties and "PrivateDnsEnabled" not in properties
+            continue
+        assert properties["VpcEndpointType"] == "Interface"
+        assert properties["PrivateDnsEnabled"] is True
+        assert properties["SubnetIds"] == {"Ref": "SubnetIds"}
+        assert properties["SecurityGroupIds"] == [{"Ref": "EndpointSecurityGroup"}]
+
+
+def test_template_creates_ecr_dkr_only_after_the_s3_gateway_endpoint():
+    resources = template()["Resources"]
+    depends = resources["EcrDkrEndpoint"]["DependsOn"]
+    assert "S3Ready" in ([depends] if isinstance(depends, str) else depends)
+    ready = resources["S3Ready"]
+    assert "Condition" not in ready, "S3Ready exists in every combination, so that ecr.dkr can always depend on it"
+    condition, then, otherwise = ready["Metadata"]["S3GatewayEndpoint"]["Fn::If"]
+    assert condition == "WithS3" and then == {"Ref": "S3GatewayEndpoint"} and otherwise == "none"
+    assert resources["S3GatewayEndpoint"]["Condition"] == "WithS3"
+
+
+# The template's endpoint policies, checked by the built ecsvpcd (scripts/test builds it first)
+
+
+def ecsvpcd_binary():
+    path = os.environ.get("ECSVPCD_BINARY") or str(ROOT / ".build" / "debug" / "ecsvpcd")
+    assert os.access(path, os.X_OK), f"{path} is not built: run swift build (or set ECSVPCD_BINARY)"
+    return path
+
+
+def policy_check(policy, *arguments):
+    return subprocess.run(
+        [ecsvpcd_binary(), "policy", "check", "--json", *arguments, "-"], input=json.dumps(policy),
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def template_policies():
+    """Every endpoint policy the template can attach: (resource, endpoint service, policy, condition)."""
+    policies = []
+    for name, resource in template()["Resources"].items():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::EC2::VPCEndpoint":
+            continue
+        document = resource["Properties"].get("PolicyDocument")
+        if document is None:
+            continue
+        service = resource["Properties"]["ServiceName"]["Fn::Sub"].removeprefix("com.amazonaws.${AWS::Region}.")
+        if "Fn::If" in document:
+            condition, then, otherwise = document["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}
+            policies.append((name, service, json.loads(json.dumps(then)), condition))
+        else:
+            policies.append((name, service, json.loads(json.dumps(document)), None))
+    return policies
+
+
+def test_template_has_endpoint_policies_for_the_agent_endpoints():
+    assert {(name, service, condition) for name, service, _, condition in template_policies()} == {
+        ("EcsAgentEndpoint", "ecs-agent", "WithAgentOnlyPolicies"),
+        ("EcsTelemetryEndpoint", "ecs-telemetry", "WithAgentOnlyPolicies"),
+    }
+
+
+@pytest.mark.parametrize("name,service,policy,condition", template_policies(), ids=lambda v: v if isinstance(v, str) else "")
+def test_template_endpoint_policies_pass_ecsvpcd_policy_check(name, service, policy, condition):
+    result = policy_check(policy, "--endpoint", service)
+    assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
+    document = json.loads(result.stdout)
+    assert document["result"] == "allowed"
+    assert document["warnings"] == [], "the PrivateLink guide requires a Principal"
+    assert {call["endpoint"] for call in document["calls"]} == {service}
+    # The check is not blind: the same policy on another ECS endpoint denies the agent there.
+    other = "ecs-telemetry" if service == "ecs-agent" else "ecs-agent"
+    assert policy_check(policy, "--endpoint", other).returncode == 2
+    assert len(json.dumps(policy, indent=2)) <= 20480
+
+
+@pytest.mark.parametrize("agent_only", ["true", "false"])
+def test_template_attaches_the_agent_only_policies_only_when_asked(agent_only):
+    resources, _, holds = created({"AgentOnlyEndpointPolicies": agent_only})
+    for name in ["EcsAgentEndpoint", "EcsTelemetryEndpoint", "EcsEndpoint"]:
+        document = resources[name]["Properties"].get("PolicyDocument")
+        if document is not None:
+            condition, then, otherwise = document["Fn::If"]
+            document = then if holds[condition] else otherwise
+        attached = document is not None and document != {"Ref": "AWS::NoValue"}
+        assert attached == (agent_only == "true" and name != "EcsEndpoint"), name
+
+
+def test_readme_lists_the_calls_policy_check_evaluates():
+    """The README's table of the agent's calls (copied to DESIGN.md) is the list the binary checks."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Endpoint policies: the agent's calls", 1)[1].split("\n## ", 1)[0]
+    listed = {}
+    for line in section.splitlines():
+        if line.startswith("| `ecs:"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            for action in re.findall(r"`(ecs:[A-Za-z]+)`", cells[0]):
+                listed[action] = cells[1]
+    default = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    calls = json.loads(policy_check(default).stdout)["calls"]
+    assert listed == {call["action"]: call["endpoint"] for call in calls}
+
+
+def test_aws_default_endpoint_policy_passes_and_aws_ecs_example_denies_the_agent():
+    default = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    assert policy_check(default).returncode == 0
+    example = {"Statement": [{"Effect": "Allow", "Action": ["ecs:CreateCluster", "ecs:ListClusters"], "Resource": ["*"]}]}
+    result = policy_check(example)
+    assert result.returncode == 2, result.stdout
+    denied = {c["action"] for c in json.loads(result.stdout)["calls"] if c["result"] == "denied"}
+    assert {"ecs:RegisterContainerInstance", "ecs:DiscoverPollEndpoint", "ecs:Poll", "ecs:StartTelemetrySession"} <= denied
 
 
 def test_template_allows_443_from_the_given_cidrs_only():
