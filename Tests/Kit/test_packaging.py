@@ -28,10 +28,15 @@ VERSION = re.search(r'static let current = "(.*)"', (ROOT / "Sources/ECSVPCD/Ver
 
 FAKE_ECSVPCD = r"""
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 /* Stands in for ecsvpcd in packaging/build: the completion scripts, with the "#!" line that
-   swift-argument-parser writes for bash. */
+   swift-argument-parser writes for bash; and a call of mktemp, as swift-foundation's atomic write makes in the
+   real binary (packaging/rpm/ecsvpcd.rpmlintrc). */
 int main(int argc, char **argv) {
+    if (argc > 2 && strcmp(argv[1], "--mktemp") == 0) {
+        return mktemp(argv[2]) == NULL;
+    }
     if (argc > 2 && strcmp(argv[1], "--generate-completion-script") == 0) {
         printf("#!/bin/bash\n# %s completion for ecsvpcd\ncomplete -W 'run check status' ecsvpcd\n", argv[2]);
         return 0;
