@@ -227,7 +227,9 @@ struct RolloutTests {
         for arguments in [["--max-wait", "soon"], ["--verify-timeout", "0"], ["--verify-timeout", "2 minutes"]] {
             let run = try await CommandRun.run(["rollout", "--json"] + arguments + ["--config", directory.file("ecsvpcd.conf")])
             #expect(run.status == 64, "\(arguments): \(run.stderr)")
-            #expect(run.stdout.isEmpty)
+            // --json: the outcome line all the same, a usage error.
+            let outcome = try JSONDecoder().decode(Rollout.Outcome.self, from: Data(run.stdout.utf8))
+            #expect(outcome.result == "usage" && outcome.exitCode == 64 && outcome.error?.id == "usage", "\(run.stdout)")
             #expect(run.stderr.contains(arguments[0]), "\(run.stderr)")
         }
     }
