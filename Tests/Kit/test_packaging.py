@@ -217,6 +217,17 @@ def test_the_rpm_refuses_a_binary_amazon_linux_2023_cannot_load(binaries, tmp_pa
     assert "needs glibc 2.36; Amazon Linux 2023 has 2.34" in result.stderr
 
 
+def test_the_build_refuses_a_binary_with_a_runpath(binaries, tmp_path):
+    # What SwiftPM links into an executable unless --disable-local-rpath: RUNPATH $ORIGIN.
+    source = tmp_path / "ecsvpcd.c"
+    source.write_text(FAKE_ECSVPCD)
+    binary = tmp_path / "ecsvpcd-runpath"
+    run("gcc", "-O2", "-o", binary, source, "-Wl,-z,now", "-Wl,--enable-new-dtags,-rpath,$ORIGIN")
+    result, _ = build(tmp_path / "dist", binary, PACKAGES="deb")
+    assert result.returncode != 0
+    assert "has a RUNPATH" in result.stderr and "--disable-local-rpath" in result.stderr
+
+
 def test_the_build_refuses_a_maintainer_that_is_no_address(binaries, tmp_path):
     result, _ = build(tmp_path, binaries["plain"], MAINTAINER="ecsvpcd maintainers <ecsvpcd@localhost>")
     assert result.returncode != 0 and "MAINTAINER=" in result.stderr
