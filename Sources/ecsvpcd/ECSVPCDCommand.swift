@@ -36,8 +36,9 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The configuration file (default: \(Settings.defaultPath)).", valueName: "PATH"))
     var config: String?
 
-    /// The settings, or exit 78 (EX_CONFIG) with the error on stderr. A near miss of a key in the environment
-    /// (ECSVPCD_RESTRAT) is ignored with a warning on stderr (`ecsvpcd run` also logs it to the journal).
+    /// The settings, or a `CommandFailure` (exit 78, EX_CONFIG: the error on stderr, with `--json` also a document).
+    /// A near miss of a key in the environment (ECSVPCD_RESTRAT) is ignored with a warning on stderr (`ecsvpcd run`
+    /// also logs it to the journal).
     func load() throws -> Settings {
         do {
             let (settings, warnings) = try SettingsLoader.loadReportingWarnings(
