@@ -11,7 +11,8 @@ struct ECSVPCDCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ecsvpcd",
         abstract: "Moves the ECS agent onto the Amazon ECS interface VPC endpoints, safely, across a fleet.",
-        version: ECSVPCDVersion.current,
+        discussion: "Configuration: \(Settings.defaultPath) unless --config PATH is given (see man 8 ecsvpcd).",
+        version: VersionCommand.line,
         subcommands: [
             RunCommand.self, CheckCommand.self, StatusCommand.self, ReprobeCommand.self, RestartAgentCommand.self,
             RolloutCommand.self, RolloutReportCommand.self, VersionCommand.self,
@@ -21,17 +22,24 @@ struct ECSVPCDCommand: AsyncParsableCommand {
 
     /// Parses and runs the command on one event loop thread (`SingleLoopRuntime`).
     static func main() async {
-        await SingleLoopRuntime.run { await Self.main(nil) }
+        await SingleLoopRuntime.run { await CommandMain.run() }
+    }
+
+    /// A bare `ecsvpcd` is a usage error: the help on stderr, exit 64 (EX_USAGE).
+    func run() async throws {
+        printError(Self.helpMessage())
+        throw ExitCode(64)
     }
 }
 
 /// `--config` on every command.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "PATH"))
+    @Option(name: .long, help: ArgumentHelp("The configuration file (default: \(Settings.defaultPath)).", valueName: "PATH"))
     var config: String?
 
-    /// The settings, or exit 78 (EX_CONFIG) with the error on stderr. A near miss of a key in the environment
-    /// (ECSVPCD_RESTRAT) is ignored with a warning on stderr (`ecsvpcd run` also logs it to the journal).
+    /// The settings, or a `CommandFailure` (exit 78, EX_CONFIG: the error on stderr, with `--json` also a document).
+    /// A near miss of a key in the environment (ECSVPCD_RESTRAT) is ignored with a warning on stderr (`ecsvpcd run`
+    /// also logs it to the journal).
     func load() throws -> Settings {
         do {
             let (settings, warnings) = try SettingsLoader.loadReportingWarnings(
@@ -40,8 +48,7 @@ struct ConfigOptions: ParsableArguments {
             for warning in warnings { printError("ecsvpcd: configuration warning: \(warning)") }
             return settings
         } catch {
-            printError("ecsvpcd: configuration error: \(error)")
-            throw ExitCode(78)
+            throw CommandFailure.configuration(error)
         }
     }
 }
@@ -95,15 +102,13 @@ struct CheckCommand: AsyncParsableCommand {
         do {
             environment = try ObservationEnvironment(settings: settings)
         } catch {
-            printError("ecsvpcd: configuration error: \(error)")
-            throw ExitCode(78)
+            throw CommandFailure.configuration(error)
         }
         let document: StatusDocument
         do {
             document = try await Check(environment: environment).run()
         } catch {
-            printError("ecsvpcd check: \(error)")
-            throw ExitCode(Health.unknown.exitCode)
+            throw CommandFailure.instanceContext(error, command: "check", exitCode: Health.unknown.exitCode)
         }
         if json {
             try printJSON(document)
@@ -117,11 +122,15 @@ struct CheckCommand: AsyncParsableCommand {
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
 
-    /// Taken and not read: `--config PATH` is accepted on every command, as the contract says.
-    @OptionGroup var options: ConfigOptions
+    /// What `ecsvpcd version` and `ecsvpcd --version` print.
+    static let line = "ecsvpcd \(ECSVPCDVersion.current)"
+
+    /// Taken and not read, and not shown in the help: `--config PATH` is accepted on every command (the interface
+    /// contract), as `chronyd -f FILE --version` and `systemctl --root=DIR --version` take theirs and print the version.
+    @OptionGroup(visibility: .hidden) var options: ConfigOptions
 
     func run() {
-        print("ecsvpcd \(ECSVPCDVersion.current)")
+        print(Self.line)
     }
 }
 
@@ -238,12 +247,12 @@ struct RolloutCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try options.load()
         guard let wait = DurationText.parse(maxWait) else {
-            printError("ecsvpcd rollout: --max-wait \(maxWait) is not a duration (e.g. 30s, 5m)")
-            throw ExitCode(64)
+            throw CommandFailure.usage("--max-wait \(maxWait) is not a duration (e.g. 30s, 5m)", command: "rollout")
         }
         guard let verifyDeadline = DurationText.parse(verifyTimeout), verifyDeadline > .zero else {
-            printError("ecsvpcd rollout: --verify-timeout \(verifyTimeout) is not a positive duration (e.g. 90s, 2m)")
-            throw ExitCode(64)
+            throw CommandFailure.usage(
+                "--verify-timeout \(verifyTimeout) is not a positive duration (e.g. 90s, 2m)", command: "rollout"
+            )
         }
         let destination = LogDestination(rawValue: settings.log) ?? .auto
         LoggingSystem.bootstrap { label in destination.makeHandler(label: label) }

@@ -409,9 +409,9 @@ struct CheckTests {
 }
 
 
-/// Runs the binary with a clean environment and stdout/stderr in files: posix_spawn, then `waitpid(WNOHANG)`
+/// Runs the binary with a clean environment (PATH, NO_COLOR) and stdout/stderr in separate files: posix_spawn, then `waitpid(WNOHANG)`
 /// between short sleeps, so no thread of the cooperative pool blocks. Killed after 30 s.
-private func runBinary(_ binary: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+func runBinary(_ binary: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
     let directory = try TemporaryDirectory()
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -453,7 +453,7 @@ private func runBinary(_ binary: String, _ arguments: [String]) async throws -> 
     return ((status >> 8) & 0xff, out, err)
 }
 
-private struct BinaryRunError: Error, CustomStringConvertible {
+struct BinaryRunError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }

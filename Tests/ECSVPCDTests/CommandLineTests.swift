@@ -4,11 +4,44 @@ import Testing
 /// The built binary's command line, beyond what the feature suites run.
 @Suite("Command line")
 struct CommandLineTests {
-    @Test("--config is taken by every command, version too")
-    func versionTakesConfig() throws {
-        let run = try runTool(try builtECSVPCD(), ["version", "--config", "/nonexistent/ecsvpcd.conf"])
-        #expect(run.status == 0, "\(run.output)")
-        #expect(run.output.hasPrefix("ecsvpcd "), "\(run.output)")
+    @Test("`--version` and `version` print the same line, ecsvpcd VERSION")
+    func versionBothWays() async throws {
+        let binary = try builtECSVPCD()
+        let flag = try await runBinary(binary, ["--version"])
+        let command = try await runBinary(binary, ["version"])
+        #expect(flag.status == 0 && command.status == 0, "\(flag) \(command)")
+        #expect(flag.stdout == command.stdout, "--version: \(flag.stdout) version: \(command.stdout)")
+        #expect(command.stdout.hasPrefix("ecsvpcd ") && command.stdout.hasSuffix("\n"), "\(command.stdout)")
+    }
+
+    @Test("`version` takes --config as every command does (the contract), ignores it, and does not show it")
+    func versionTakesConfigQuietly() async throws {
+        let binary = try builtECSVPCD()
+        let run = try await runBinary(binary, ["version", "--config", "/nonexistent/ecsvpcd.conf"])
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.hasPrefix("ecsvpcd "), "\(run.stdout)")
+        let help = try await runBinary(binary, ["version", "--help"])
+        #expect(help.status == 0, "\(help)")
+        #expect(!help.stdout.contains("--config"), "a file that version never reads is not offered: \(help.stdout)")
+    }
+
+    @Test("`--help` and a command's help name the default configuration file")
+    func helpShowsDefaultConfig() async throws {
+        let binary = try builtECSVPCD()
+        for arguments in [["--help"], ["check", "--help"], ["status", "--help"]] {
+            let run = try await runBinary(binary, arguments)
+            #expect(run.status == 0, "\(arguments): \(run)")
+            #expect(run.stdout.contains("/etc/ecsvpcd/ecsvpcd.conf"), "\(arguments): \(run.stdout)")
+        }
+    }
+
+    @Test("a bare `ecsvpcd` prints the help on stderr and exits 64 (EX_USAGE)")
+    func bareCommandIsUsageError() async throws {
+        let run = try await runBinary(try builtECSVPCD(), [])
+        #expect(run.status == 64, "\(run)")
+        #expect(run.stdout.isEmpty, "\(run.stdout)")
+        #expect(run.stderr.contains("USAGE: ecsvpcd"), "\(run.stderr)")
+        #expect(run.stderr.contains("SUBCOMMANDS"), "\(run.stderr)")
     }
 
     @Test("a near miss of a key in the environment is a warning on stderr, and the command still runs")

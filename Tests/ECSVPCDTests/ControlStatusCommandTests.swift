@@ -114,13 +114,19 @@ struct ControlStatusCommandTests {
         let runner = Self.runner(socket: state.file("control.sock"), stateDir: state.path)
         let nothing = await runner.status(json: true)
         #expect(nothing.exitCode == 3)
-        #expect(nothing.standardOutput.isEmpty)
+        // --json: a document on stdout all the same, with the error; the text on stderr.
+        let error = try JSONDecoder().decode(ErrorDocument.self, from: Data(nothing.standardOutput.utf8))
+        #expect(error.error.id == "daemon-not-running" && error.exitCode == 3 && error.health == .unknown)
         #expect(nothing.standardError.contains("no saved status either"))
+        #expect(await runner.status(json: false).standardOutput.isEmpty)
 
         try state.write(SavedStatus.fileName, "not json")
         let corrupt = await runner.status(json: false)
         #expect(corrupt.exitCode == 3)
         #expect(corrupt.standardError.contains("not a status document"))
+        let corruptJSON = await runner.status(json: true)
+        let unreadable = try JSONDecoder().decode(ErrorDocument.self, from: Data(corruptJSON.standardOutput.utf8))
+        #expect(unreadable.error.id == "saved-status-unreadable" && corruptJSON.exitCode == 3)
     }
 
     @Test("reprobe and restart-agent print the daemon's message; failures and no daemon exit non-zero")

@@ -45,7 +45,7 @@ struct RolloutTests {
         #expect(try await scenario.agent.startedAt() == started)
         #expect(!run.stderr.contains("restarting the ECS agent"))
         // One line, what matters first: Run Command keeps only the first 2,500 characters of the output.
-        #expect(run.stdout.hasPrefix("{\"result\":\"no-usable-endpoints\",\"exitCode\":2,\"message\":"), "\(run.stdout)")
+        #expect(run.stdout.hasPrefix("{\"schema\":1,\"result\":\"no-usable-endpoints\",\"exitCode\":2,\"message\":"), "\(run.stdout)")
         #expect(run.stdout.filter { $0 == "\n" }.count == 1, "\(run.stdout)")
         let findings = try #require(run.stdout.range(of: "\"findings\""))
         #expect(run.stdout[findings.upperBound...].contains("\"message\"") == false, "findings come last")
@@ -59,6 +59,7 @@ struct RolloutTests {
         #expect(run.code == 2, "\(run.stderr)")
         #expect(run.outcome.result == "instance-context-unknown", "\(run.outcome)")
         #expect(run.outcome.message.contains("ECSVPCD_REGION"), "\(run.outcome.message)")
+        #expect(run.outcome.error?.id == "instance-context-unknown", "\(run.outcome)")
         #expect(scenario.history.isEmpty)
     }
 
@@ -226,7 +227,9 @@ struct RolloutTests {
         for arguments in [["--max-wait", "soon"], ["--verify-timeout", "0"], ["--verify-timeout", "2 minutes"]] {
             let run = try await CommandRun.run(["rollout", "--json"] + arguments + ["--config", directory.file("ecsvpcd.conf")])
             #expect(run.status == 64, "\(arguments): \(run.stderr)")
-            #expect(run.stdout.isEmpty)
+            // --json: the outcome line all the same, a usage error.
+            let outcome = try JSONDecoder().decode(Rollout.Outcome.self, from: Data(run.stdout.utf8))
+            #expect(outcome.result == "usage" && outcome.exitCode == 64 && outcome.error?.id == "usage", "\(run.stdout)")
             #expect(run.stderr.contains(arguments[0]), "\(run.stderr)")
         }
     }

@@ -9,6 +9,11 @@
 #   -fuse-ld=lld, --no-export-dynamic       the executable exports no symbols (SwiftPM exports all of them for
 #                                           testable executables): 412 dynamic symbols instead of 15,756, which
 #                                           every library's symbol lookup at start-up walked;
+#   -z now (with lld's default -z relro)    every symbol bound at start-up, then the GOT read-only (full RELRO):
+#                                           the binary imports a few hundred functions, so binding them all costs
+#                                           nothing measurable at start (packaging/README.md, "The build");
+#   --disable-local-rpath                   no RUNPATH $ORIGIN: with the Swift runtime linked statically the
+#                                           binary loads nothing from its own directory;
 #   -z pack-relative-relocs (DT_RELR)       the ~60,000 relative relocations of a position-independent Swift
 #                                           binary as an 11 KiB bitmap instead of a 1.4 MiB table that every
 #                                           start reads. The binary then needs glibc 2.36. RELEASE_RELR=on/off
@@ -20,8 +25,8 @@
 
 release_build_flags() {
     local glibc
-    RELEASE_BUILD_FLAGS=(-c release --static-swift-stdlib --product ecsvpcd
-        -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld -Xlinker --no-export-dynamic)
+    RELEASE_BUILD_FLAGS=(-c release --static-swift-stdlib --product ecsvpcd --disable-local-rpath
+        -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld -Xlinker --no-export-dynamic -Xlinker -z -Xlinker now)
     case "${RELEASE_RELR:-auto}" in
     on) RELEASE_BUILD_FLAGS+=(-Xlinker -z -Xlinker pack-relative-relocs) ;;
     off) ;;
@@ -42,7 +47,5 @@ release_build() { # SCRATCH_PATH
     echo "$(swift build "${RELEASE_BUILD_FLAGS[@]}" --scratch-path "$1" --show-bin-path)/ecsvpcd"
 }
 
-# The newest glibc symbol version a binary needs (e.g. GLIBC_2.34; DT_RELR, which needs 2.36, is not among them).
-glibc_floor() { # BINARY
-    objdump -T "$1" | grep -o 'GLIBC_2\.[0-9.]*' | sort -V | tail -1
-}
+# The glibc a binary needs, DT_RELR included: glibc_needed (packaging/lib/glibc.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/../../packaging/lib/glibc.sh"

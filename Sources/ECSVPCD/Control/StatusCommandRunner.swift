@@ -74,22 +74,49 @@ public struct StatusCommandRunner: Sendable {
             + "daemon keeps the configuration it last loaded. Fix the file, then: systemctl reload ecsvpcd\n"
     }
 
+    /// The daemon's answer (or the saved status). With `--json` a failure is an `ErrorDocument` on stdout too,
+    /// never an empty stdout.
     private func answerStatus(json: Bool, now: Date) async -> CommandOutput {
-        let unknown = Health.unknown.exitCode
         do {
             switch try await ControlClient(path: socketPath).send(.status, timeout: statusTimeout) {
             case .status(let document):
                 return CommandOutput(standardOutput: render(document, json: json, now: now), exitCode: document.health.exitCode)
             case .failure(let failure):
-                return CommandOutput(standardError: "ecsvpcd status: the daemon refused: \(failure.message)\n", exitCode: unknown)
+                return statusFailure(
+                    "daemon-refused", "the daemon refused: \(failure.message)",
+                    hint: "see journalctl -u ecsvpcd", json: json
+                )
             case .done(let message):
-                return CommandOutput(standardError: "ecsvpcd status: unexpected reply: \(message)\n", exitCode: unknown)
+                return statusFailure(
+                    "unexpected-reply", "unexpected reply: \(message)",
+                    hint: "the ecsvpcd command and the running daemon may differ in version: systemctl restart ecsvpcd",
+                    json: json
+                )
             }
         } catch where error.code == .notRunning {
             return savedStatus(json: json, now: now)
         } catch {
-            return CommandOutput(standardError: "ecsvpcd status: \(explain(error))\n", exitCode: unknown)
+            let (id, hint) =
+                switch error.code {
+                case .notAllowed: ("not-allowed", "run with sudo, or join the group \(statusGroup)")
+                case .timeout: ("daemon-timeout", "see systemctl status ecsvpcd and journalctl -u ecsvpcd")
+                default: ("control-socket-error", "see systemctl status ecsvpcd and journalctl -u ecsvpcd")
+                }
+            return statusFailure(id, explain(error), hint: hint, json: json)
         }
+    }
+
+    /// A `status` that has no document to show: the text on stderr, and with `--json` an `ErrorDocument` on stdout.
+    private func statusFailure(
+        _ id: String, _ message: String, hint: String, json: Bool, stderr: String? = nil
+    ) -> CommandOutput {
+        let failure = CommandFailure(
+            id: id, message: message, hint: hint, exitCode: Health.unknown.exitCode, prefix: "ecsvpcd status"
+        )
+        return CommandOutput(
+            standardOutput: json ? ErrorDocument(source: "status", failure: failure).json() : "",
+            standardError: (stderr ?? failure.description) + "\n", exitCode: failure.exitCode
+        )
     }
 
     /// `ecsvpcd reprobe`.
@@ -130,12 +157,19 @@ public struct StatusCommandRunner: Sendable {
         let unknown = Health.unknown.exitCode
         switch SavedStatus.read(stateDir: stateDir, now: now) {
         case .absent:
-            return CommandOutput(
-                standardError: "\(notice)\nno saved status either (\(SavedStatus.path(stateDir: stateDir)))\n",
-                exitCode: unknown
+            let saved = "no saved status either (\(SavedStatus.path(stateDir: stateDir)))"
+            return statusFailure(
+                "daemon-not-running", "\(notice); \(saved)",
+                hint: "start it: systemctl start ecsvpcd (systemctl status ecsvpcd and journalctl -u ecsvpcd tell why "
+                    + "it stopped); `ecsvpcd check` observes once without it",
+                json: json, stderr: "\(notice)\n\(saved)"
             )
         case .unreadable(let message):
-            return CommandOutput(standardError: "\(notice)\n\(message)\n", exitCode: unknown)
+            return statusFailure(
+                "saved-status-unreadable", "\(notice); \(message)",
+                hint: "start it: systemctl start ecsvpcd; it writes the saved status again", json: json,
+                stderr: "\(notice)\n\(message)"
+            )
         case .loaded(var document, let age):
             document.source = "saved-state"
             let saved = "last saved status, \(DurationText.format(age)) old (\(StatusTable.clock(document.updatedAt))):"

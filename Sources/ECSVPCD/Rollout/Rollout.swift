@@ -20,16 +20,43 @@ public struct Rollout: Sendable {
         public var configuration: EndpointConfiguration?
         public var restart: StatusDocument.RestartRecord?
         public var findings: [Finding]
+        /// Set when the rollout could not run at all (`instance-context-unknown`, `configuration-invalid`, `usage`):
+        /// the same `{id, message, hint}` as `check --json` and `status --json` give on failure.
+        public var error: ErrorDocument.Detail?
 
-        /// The outcome as one line of JSON, in this order: `result`, `exitCode`, `message`, `instanceID`,
-        /// `configuration`, `restart`, `findings` (JSONEncoder keeps no order). Run Command keeps only the first
-        /// 2,500 characters of the output, so what an operator reads first must come first.
+        public init(
+            result: String, exitCode: Int32, message: String, instanceID: String?, configuration: EndpointConfiguration?,
+            restart: StatusDocument.RestartRecord?, findings: [Finding], error: ErrorDocument.Detail? = nil
+        ) {
+            self.result = result
+            self.exitCode = exitCode
+            self.message = message
+            self.instanceID = instanceID
+            self.configuration = configuration
+            self.restart = restart
+            self.findings = findings
+            self.error = error
+        }
+
+        /// The outcome of a rollout that could not run (`ecsvpcd rollout --json` with a bad configuration or option).
+        public init(failure: CommandFailure) {
+            self.init(
+                result: failure.id, exitCode: failure.exitCode, message: failure.message, instanceID: nil,
+                configuration: nil, restart: nil, findings: [], error: failure.detail
+            )
+        }
+
+        /// The outcome as one line of JSON, in this order: `schema` (1), `result`, `exitCode`, `message`, `error`,
+        /// `instanceID`, `configuration`, `restart`, `findings` (JSONEncoder keeps no order). Run Command keeps only
+        /// the first 2,500 characters of the output, so what an operator reads first must come first.
         public func jsonLine() throws -> String {
             let encoder = StatusDocument.encoder(pretty: false)
             func json(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
             var fields = [
+                "\"schema\":\(StatusDocument.currentSchema)",
                 "\"result\":" + (try json(result)), "\"exitCode\":\(exitCode)", "\"message\":" + (try json(message)),
             ]
+            if let error { fields.append("\"error\":" + (try json(error))) }
             if let instanceID { fields.append("\"instanceID\":" + (try json(instanceID))) }
             if let configuration { fields.append("\"configuration\":" + (try json(configuration))) }
             if let restart { fields.append("\"restart\":" + (try json(restart))) }
@@ -56,9 +83,10 @@ public struct Rollout: Sendable {
             instance = try await environment.loadInstance()
         } catch {
             // Not the endpoints' fault: instance metadata (or a setting) is what to look at.
+            let failure = CommandFailure.instanceContext(error, command: "rollout", exitCode: 2)
             return Outcome(
                 result: "instance-context-unknown", exitCode: 2, message: "\(error)", instanceID: nil, configuration: nil,
-                restart: nil, findings: []
+                restart: nil, findings: [], error: failure.detail
             )
         }
         if maxWait > .zero {
