@@ -208,7 +208,7 @@ extension RolloutReport.Outcome {
 }
 
 /// `ecsvpcd rollout --json`'s one line, found in a step's output and read even when cut off: its fields come in
-/// the order `result`, `exitCode`, `message`, `instanceID`, `configuration`, `restart`, `findings`, so that the
+/// the order `schema`, `result`, `exitCode`, `message`, `instanceID`, `configuration`, `restart`, `findings`, so that the
 /// first 2,500 characters hold what matters.
 public struct RolloutLine: Hashable, Sendable {
     public var result: String
@@ -217,10 +217,11 @@ public struct RolloutLine: Hashable, Sendable {
     public var findings: [String]
     public var cutOff: Bool
 
-    /// Nil when no line of `output` begins with `{"result":` and gives a result.
+    /// Nil when no line of `output` begins with `{"schema":` (the line since `--json` always prints a document) or
+    /// `{"result":` (before that) and gives a result.
     public init?(_ output: String) {
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
-        guard let line = lines.first(where: { $0.hasPrefix("{\"result\":") }),
+        guard let line = lines.first(where: { $0.hasPrefix("{\"schema\":") || $0.hasPrefix("{\"result\":") }),
              let (value, cutOff) = PartialJSON.read(line), let result = value["result"]?.string else { return nil }
         self.result = result
         exitCode = value["exitCode"]?.number.map { Int($0) }
