@@ -173,21 +173,23 @@ public struct ServicesAssessment: Hashable, Sendable {
         }
 
         if !usage.ecrContainers.isEmpty {
-            let ecr = unusable([.ecrAPI, .ecrDKR])
-            let s3Broken = of(.s3).filter { $0.route == .unreachable || $0.route == .unresolved }
+            // S3 that does not resolve is listed with ECR (a DNS problem); S3 that times out is a missing route.
+            let ecr = unusable([.ecrAPI, .ecrDKR]) + of(.s3).filter { $0.route == .unresolved }
+            let s3Broken = of(.s3).filter { $0.route == .unreachable }
             let dkrOnEndpoint = !of(.ecrDKR).isEmpty && of(.ecrDKR).allSatisfy { $0.route == .vpcEndpoint }
             if !ecr.isEmpty {
                 missing.append("ECR: " + describe(ecr))
                 findings.append(Finding(
                     id: "ecr-no-endpoint", severity: .info,
                     message: "Image pulls from ECR (\(some(usage.ecrContainers))) will fail at the next pull (a task "
-                        + "start, a new image) in a subnet without internet access: " + describe(ecr) + " has no VPC endpoint",
+                        + "start, a new image) in a subnet without internet access: " + describe(ecr) + (ecr.count > 1 ? " have" : " has") + " no VPC endpoint",
                     hint: endpointHint([.ecrAPI, .ecrDKR]) + " ECR also needs S3 (a gateway endpoint) for the image layers."
                 ))
             }
             if !s3Broken.isEmpty {
                 missing.append("S3: " + describe(s3Broken))
-                let what = s3Broken.first?.route == .unresolved ? "does not resolve" : "has no route (TCP 443 times out)"
+                let tcp = s3Broken.flatMap(\.addresses).compactMap(\.tcp).first ?? "timeout"
+                let what = "has no route (TCP \(probePort) \(EndpointFindings.describe(tcp)))"
                 findings.append(Finding(
                     id: dkrOnEndpoint ? "ecr-dkr-without-s3" : "s3-no-route", severity: .warning,
                     message: (dkrOnEndpoint
