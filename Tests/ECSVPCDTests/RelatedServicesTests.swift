@@ -320,4 +320,39 @@ struct RelatedServicesTests {
             #expect(document.services?.count == 3)
         }
     }
+
+    @Test("the daemon restarts the agent as usual while the related services are not ready (ECR without S3), and status shows them")
+    func neverInTheRestartDecision() async throws {
+        let scenario = try await DaemonScenario()
+        let tasks = TaskContainers()
+        let ecrAddresses = [Loopback.vpc(), Loopback.vpc()]
+        let listeners = try ecrAddresses.map { try TCPListener(address: $0, port: DaemonScenario.probePort) }
+        defer {
+            scenario.stop()
+            tasks.remove()
+            for listener in listeners { listener.close() }
+        }
+        try await scenario.dns.set(ecrAPI, [ecrAddresses[0]])
+        try await scenario.dns.set(ecrRegistry, [ecrAddresses[1]])
+        try await scenario.dns.set(layers, [Loopback.dropped()])
+        try tasks.add("web", image: "\(ecrRegistry)/web:1", running: true)
+        try scenario.writeConfig(["ECSVPCD_RESTART_WINDOW": "0"])
+        try await scenario.waitForAgentConnection(to: scenario.publicAddresses[0])
+        try await scenario.startDaemon()
+        try await scenario.waitUntil("the daemon reports ecr-dkr-without-s3") {
+            scenario.savedStatus()?.findings.contains { $0.id == "ecr-dkr-without-s3" } == true
+        }
+        #expect(scenario.savedStatus()?.readiness == .notReady)
+        try await scenario.route(.vpc)
+        let record = try await scenario.waitForRestart()
+        #expect(record.result == "verified", "\(record)\n\(scenario.log)")
+        let (code, document) = try await scenario.status()
+        #expect(code == 1)  // the warning of ecr-dkr-without-s3
+        #expect(document.services?.first { $0.name == layers }?.route == .unreachable)
+        #expect(document.readiness == .notReady)
+        let table = try await scenario.command(["status"])
+        #expect(table.stdout.contains("without internet access: not-ready"), "\(table.stdout)")
+        #expect(table.stdout.contains(layers))
+        #expect(table.stdout.contains("[ecr-dkr-without-s3] Image pulls will fail"))
+    }
 }
