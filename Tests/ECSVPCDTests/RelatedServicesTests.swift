@@ -238,7 +238,7 @@ struct RelatedServicesTests {
         }
     }
 
-    @Test("awslogs: logs-no-endpoint for this region, logs-other-region for another, malformed configs and images skipped with a note")
+    @Test("awslogs: logs-no-endpoint here, logs-other-region; ecr-other-region; malformed configs and images skipped with a note")
     func awslogs() async throws {
         var related = ssmOnEndpoints()
         related[logs] = [Loopback.publicAddress()]
@@ -248,10 +248,14 @@ struct RelatedServicesTests {
             try sandbox.tasks.add("far", image: StandinAgent.image, awslogsRegion: "eu-west-1")
             try sandbox.tasks.add("odd", image: StandinAgent.image, awslogsRegion: "Mars-1")
             try sandbox.tasks.add("bad", image: "12345.dkr.ecr.\(under)/bad:1")
+            try sandbox.tasks.add("copy", image: "\(account).dkr.ecr.eu-west-1.amazonaws.com/copy:1")
             let document = try await sandbox.check()
             #expect(try service(document, logs).route == .public)
             #expect(try service(document, logs).neededBy == [.awslogs])
-            #expect(Set(readinessIDs(document)) == ["logs-no-endpoint", "logs-other-region", "images-need-internet"])
+            #expect(
+                Set(readinessIDs(document)) == ["logs-no-endpoint", "logs-other-region", "images-need-internet", "ecr-other-region"]
+            )
+            #expect(document.findings.first { $0.id == "ecr-other-region" }?.message.contains("copy (eu-west-1)") == true)
             let logsFinding = try #require(document.findings.first { $0.id == "logs-no-endpoint" })
             #expect(logsFinding.message.contains("app, worker"))
             #expect(document.findings.first { $0.id == "logs-other-region" }?.message.contains("far (eu-west-1)") == true)
