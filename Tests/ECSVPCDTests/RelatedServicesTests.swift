@@ -347,6 +347,7 @@ struct RelatedServicesTests {
             scenario.savedStatus()?.findings.contains { $0.id == "ecr-dkr-without-s3" } == true
         }
         #expect(scenario.savedStatus()?.readiness == .notReady)
+        #expect(scenario.log.contains("readiness for a subnet without internet access: not-ready"), "\(scenario.log)")
         try await scenario.route(.vpc)
         let record = try await scenario.waitForRestart()
         #expect(record.result == "verified", "\(record)\n\(scenario.log)")

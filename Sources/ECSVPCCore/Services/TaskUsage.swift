@@ -126,7 +126,8 @@ public struct TaskUsage: Hashable, Sendable {
                 } else if let logRegion = container.awslogsRegion, logRegion != region {
                     awslogsOtherRegion.append("\(who) (\(logRegion))")
                 } else {
-                    // Without awslogs-region, Docker's awslogs driver takes the instance's region from EC2 metadata.
+                    // Without awslogs-region, Docker's awslogs driver takes dockerd's AWS_REGION, else the instance's
+                    // region from EC2 metadata (moby daemon/logger/awslogs/cloudwatchlogs.go, newAWSLogsClient).
                     awslogsContainers.append(who)
                 }
             }

@@ -21,6 +21,7 @@ struct CycleRunner {
     private var configurationSince: Date?
     private var lastDecisionState: String?
     private var lastFindingIDs: Set<String> = []
+    private var lastReadiness: Readiness?
     /// The ledger as this runner last read or wrote it, with the state file's stamp then: unchanged files are not
     /// read again, unchanged ledgers not written again.
     private var knownLedger: (ledger: RestartLedger, stamp: String?)?
@@ -121,6 +122,7 @@ struct CycleRunner {
         let services = await servicesObserved?.assess(
             configuration: endpoints.configuration, region: instance.region, probePort: settings.probePort
         )
+        noteReadiness(services)
         let document = statusDocument(
             instance: instance, endpoints: endpoints, agentObservation: agentObservation, agent: agent,
             decision: decision, ledger: ledger, services: services
@@ -148,6 +150,7 @@ struct CycleRunner {
         configurationSince = previous.configurationSince
         lastDecisionState = previous.lastDecisionState
         lastFindingIDs = previous.lastFindingIDs
+        lastReadiness = previous.lastReadiness
         lockProblems = previous.lockProblems
         instanceProblems = previous.instanceProblems
         statusSaveProblems = previous.statusSaveProblems
@@ -264,6 +267,15 @@ struct CycleRunner {
         }
         lastConfiguration = endpoints.configuration
         configurationSince = now()
+    }
+
+    /// The readiness verdict for a subnet without internet access, logged when it is first known and when it changes.
+    private mutating func noteReadiness(_ services: ServicesAssessment?) {
+        guard let services, services.readiness != lastReadiness else { return }
+        let metadata: Logger.Metadata = ["readiness": "\(services.readiness.rawValue)", "reason": "\(services.readinessDetail)"]
+        let text = "readiness for a subnet without internet access: \(services.readiness.rawValue): \(services.readinessDetail)"
+        if lastReadiness == nil { logger.info("\(text)", metadata: metadata) } else { logger.notice("\(text)", metadata: metadata) }
+        lastReadiness = services.readiness
     }
 
     private mutating func noteDecision(_ decision: RestartDecision) {
