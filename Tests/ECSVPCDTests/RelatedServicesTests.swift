@@ -176,7 +176,7 @@ struct RelatedServicesTests {
             #expect(document.readiness == .notReady)
             #expect(document.health == .ok)  // info: the instance works today
             let table = StatusTable(color: false, probePort: probePort).render(document)
-            #expect(table.contains("without internet access: not-ready"))
+            #expect(table.contains("readiness not-ready"))
             #expect(table.contains("SERVICE"))
             #expect(table.contains("ssmmessages.\(under)"))
             #expect(table.contains("[run-command-unreachable] Without ssm and ssmmessages endpoints"))
@@ -356,7 +356,7 @@ struct RelatedServicesTests {
         #expect(document.services?.first { $0.name == layers }?.route == .unreachable)
         #expect(document.readiness == .notReady)
         let table = try await scenario.command(["status"])
-        #expect(table.stdout.contains("without internet access: not-ready"), "\(table.stdout)")
+        #expect(table.stdout.contains("readiness not-ready"), "\(table.stdout)")
         #expect(table.stdout.contains(layers))
         #expect(table.stdout.contains("[ecr-dkr-without-s3] Image pulls will fail"))
     }

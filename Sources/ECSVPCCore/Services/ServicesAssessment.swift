@@ -189,13 +189,13 @@ public struct ServicesAssessment: Hashable, Sendable {
             if !s3Broken.isEmpty {
                 missing.append("S3: " + describe(s3Broken))
                 let tcp = s3Broken.flatMap(\.addresses).compactMap(\.tcp).first ?? "timeout"
-                let what = "has no route (TCP \(probePort) \(EndpointFindings.describe(tcp)))"
+                let what = "TCP \(probePort) \(EndpointFindings.describe(tcp))"
                 findings.append(Finding(
                     id: dkrOnEndpoint ? "ecr-dkr-without-s3" : "s3-no-route", severity: .warning,
                     message: (dkrOnEndpoint
                         ? "Image pulls will fail: ECR has an endpoint but S3 has no route"
                         : "Image pulls from ECR will fail: the image layers' S3 bucket has no route")
-                        + " (\(s3Broken.map(\.name).joined(separator: ", ")) \(what)); the next pull of "
+                        + " (\(s3Broken.map(\.name).joined(separator: ", ")): \(what)); the next pull of "
                         + "\(some(usage.ecrContainers)) fails while downloading layers",
                     hint: "Add the S3 gateway endpoint com.amazonaws.\(region).s3 to the route tables of the instances' "
                         + "subnets (its policy must allow arn:aws:s3:::prod-\(region)-starport-layer-bucket/*)."

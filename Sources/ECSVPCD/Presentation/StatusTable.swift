@@ -136,7 +136,7 @@ public struct StatusTable: Sendable {
         case .unknown: .unknown
         }
         lines.append(
-            "without internet access: \(paint(readiness.rawValue, for: health))"
+            "readiness \(paint(readiness.rawValue, for: health))"
                 + (document.readinessDetail.map { " (\($0))" } ?? "")
         )
         var rows: [[String]] = []
