@@ -251,4 +251,20 @@ struct ServicesAssessmentTests {
         #expect(assess(nil).notes.contains { $0.contains("Docker Engine not running") })
         #expect(assess(nil, [.ssm: .publicOpen]).readiness == .notReady)
     }
+
+    @Test("notes are bounded: many malformed images give ten notes and a count")
+    func boundedNotes() {
+        let containers = (0..<30).map { task("bad\($0)", image: "sha256:\($0)") }
+        let assessment = assess(containers)
+        #expect(assessment.notes.count == ServicesAssessment.maxNotes + 1)
+        #expect(assessment.notes.last == "and 21 more notes")
+    }
+
+    @Test("S3 that does not resolve is listed with ECR (info), not as a missing route")
+    func s3Unresolved() {
+        let assessment = assess([task("web")], [.s3: .none])
+        #expect(ids(assessment) == ["ecr-no-endpoint"])
+        #expect(assessment.findings.first?.message.contains("prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com (unresolved)") == true)
+        #expect(assessment.readiness == .notReady)
+    }
 }

@@ -129,6 +129,8 @@ public struct ServicesAssessment: Hashable, Sendable {
     /// Skipped containers, unknown accounts, and the like.
     public var notes: [String]
 
+    public static let maxNotes = 10
+
     /// - Parameters:
     ///   - reports: the plan's names, observed and classified (`ServiceReport`s in plan order).
     ///   - usage: nil when the task containers could not be read; `usageProblem` says why.
@@ -288,6 +290,9 @@ public struct ServicesAssessment: Hashable, Sendable {
                 + (usage.containerCount == 0 ? " (no task containers run)" : "")
         }
         self.findings = findings
-        self.notes = notes + usage.notes + (usageProblem.map { ["task containers unknown: \($0)"] } ?? [])
+        // Bounded: a host of containers with malformed images must not make every status document grow with them.
+        let allNotes = notes + usage.notes + (usageProblem.map { ["task containers unknown: \($0)"] } ?? [])
+        self.notes = allNotes.count <= Self.maxNotes
+            ? allNotes : Array(allNotes.prefix(Self.maxNotes)) + ["and \(allNotes.count - Self.maxNotes) more notes"]
     }
 }
