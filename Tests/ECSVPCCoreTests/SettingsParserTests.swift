@@ -27,6 +27,10 @@ private let validSettings: [ValidSetting] = [
     ValidSetting(key: "ECSVPCD_EXTRA_NAMES", value: "ECS-SC.us-east-1.amazonaws.com,logs.us-east-1.amazonaws.com") {
         $0.extraNames == ["ecs-sc.us-east-1.amazonaws.com", "logs.us-east-1.amazonaws.com"]
     },
+    ValidSetting(key: "ECSVPCD_SERVICES", value: "auto,secretsmanager") {
+        $0.services == ServiceSelection(auto: true, listed: [.secretsManager])
+    },
+    ValidSetting(key: "ECSVPCD_ECR_ACCOUNTS", value: "123456789012") { $0.ecrAccounts == ["123456789012"] },
     ValidSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://127.54.0.1:8080") { $0.imdsEndpoint == "http://127.54.0.1:8080" },
     ValidSetting(key: "ECSVPCD_RESOLV_CONF", value: "/run/systemd/resolve/resolv.conf") {
         $0.resolvConf == "/run/systemd/resolve/resolv.conf"
@@ -79,6 +83,8 @@ private let badSettings: [BadSetting] = [
     BadSetting(key: "ECSVPCD_VPC_CIDRS", value: "10.0.0.0/16,garbage", expected: "a comma list of CIDR blocks"),
     BadSetting(key: "ECSVPCD_ENDPOINT_CIDRS", value: "10/8", expected: "a comma list of CIDR blocks"),
     BadSetting(key: "ECSVPCD_EXTRA_NAMES", value: "ecs.example,not a name", expected: "a comma list of DNS names"),
+    BadSetting(key: "ECSVPCD_SERVICES", value: "ecr", expected: "auto, off, or a comma list of ecr.api"),
+    BadSetting(key: "ECSVPCD_ECR_ACCOUNTS", value: "1234567890123", expected: "a comma list of 12-digit AWS account ids"),
     BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "169.254.169.254", expected: "an http:// URL"),
     BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "https://169.254.169.254", expected: "an http:// URL"),
     BadSetting(key: "ECSVPCD_IMDS_ENDPOINT", value: "http://169.254.169.254/latest", expected: "an http:// URL"),

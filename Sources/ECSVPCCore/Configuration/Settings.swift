@@ -36,6 +36,11 @@ public struct Settings: Hashable, Sendable {
     public var vpcCIDRs: [CIDR]?
     public var endpointCIDRs: [CIDR] = AddressClassifier.defaultEndpointCIDRs
     public var extraNames: [String] = []
+    /// The related endpoints to watch (`ECSVPCD_SERVICES`): `auto` watches what the task containers use and the
+    /// Systems Manager set.
+    public var services: ServiceSelection = .automatic
+    /// ECR registry accounts to watch besides those of the task containers' images (`ECSVPCD_ECR_ACCOUNTS`).
+    public var ecrAccounts: [String] = []
     public var imdsEndpoint: String = "http://169.254.169.254"
     public var resolvConf: String = "/etc/resolv.conf"
     /// nil (`off`) skips the hosts file.

@@ -220,6 +220,22 @@ public enum SettingsParser {
             $0.extraNames = names.map { $0.lowercased() }
             return true
         },
+        key(
+            "ECSVPCD_SERVICES",
+            "auto, off, or a comma list of ecr.api, ecr.dkr, s3, logs, secretsmanager, ssm, ssmmessages, ec2messages "
+                + "(with auto or without, such as auto,secretsmanager)",
+            "auto"
+        ) {
+            guard let selection = ServiceSelection($1) else { return false }
+            $0.services = selection
+            return true
+        },
+        key("ECSVPCD_ECR_ACCOUNTS", "a comma list of 12-digit AWS account ids", "none (the task containers' images)") {
+            let accounts = list($1)
+            guard accounts.allSatisfy({ $0.count == 12 && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return false }
+            $0.ecrAccounts = accounts
+            return true
+        },
         key("ECSVPCD_IMDS_ENDPOINT", "an http:// URL such as http://169.254.169.254",
             "AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254",
             problem: { urlProblem($0, scheme: "http://") }) {

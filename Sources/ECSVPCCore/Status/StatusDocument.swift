@@ -145,6 +145,23 @@ public struct StatusDocument: Hashable, Sendable, Codable {
     public var updatedAt: Date
     /// The running daemon's own footprint (control-socket status only).
     public var process: Process?
+    /// The related endpoints the tasks and the rollout kit need (`ECSVPCD_SERVICES`); nil when it is `off`.
+    public var services: [ServiceReport]?
+    /// Could this instance and its tasks work in a subnet without internet access; nil when services are `off`.
+    public var readiness: Readiness?
+    public var readinessDetail: String?
+    /// What the related services' observation skipped or could not tell (malformed image names, log configs).
+    public var servicesNotes: [String]?
+
+    /// Sets the related services' reports, verdict and notes (daemon and check); their findings are the
+    /// caller's to merge, before health is judged.
+    public mutating func setServices(_ assessment: ServicesAssessment?) {
+        guard let assessment else { return }
+        services = assessment.services
+        readiness = assessment.readiness
+        readinessDetail = assessment.readinessDetail
+        servicesNotes = assessment.notes.isEmpty ? nil : assessment.notes
+    }
 
     public init(
         source: String, health: Health, summary: String, instance: Instance, endpoints: [EndpointReport],

@@ -12,8 +12,13 @@ public struct Check: Sendable {
 
     public func run(now: @Sendable () -> Date = { Date() }) async throws(InstanceContextLoader.Failure) -> StatusDocument {
         let instance = try await environment.loadInstance()
+        let environment = environment
+        async let servicesObserved = environment.observeServices(instance)
         let assessment = await environment.assessEndpoints(instance)
         let settings = environment.settings
+        let services = await servicesObserved?.assess(
+            configuration: assessment.configuration, region: instance.region, probePort: settings.probePort
+        )
         // The hosts the agent really dials, where its log names them: what a person on SSH wants to see next to
         // the three names. The agent's own findings stay the daemon's; only a failing cell host counts here.
         var agentSection: StatusDocument.Agent?
@@ -27,8 +32,9 @@ public struct Check: Sendable {
                 findings += agent.findings.filter { $0.id == AgentAssessment.cellHostNotAccepting }
             }
         }
+        findings += services?.findings ?? []
         let health = findings.map(\.severity.health).max() ?? .ok
-        return StatusDocument(
+        var document = StatusDocument(
             source: "check",
             health: health,
             summary: StatusLine.endpoints(assessment, probePort: settings.probePort),
@@ -40,5 +46,7 @@ public struct Check: Sendable {
             findings: findings,
             updatedAt: now()
         )
+        document.setServices(services)
+        return document
     }
 }

@@ -21,6 +21,7 @@ struct CycleRunner {
     private var configurationSince: Date?
     private var lastDecisionState: String?
     private var lastFindingIDs: Set<String> = []
+    private var lastReadiness: Readiness?
     /// The ledger as this runner last read or wrote it, with the state file's stamp then: unchanged files are not
     /// read again, unchanged ledgers not written again.
     private var knownLedger: (ledger: RestartLedger, stamp: String?)?
@@ -67,6 +68,9 @@ struct CycleRunner {
             return (unknownInstanceDocument(), ledger)
         }
 
+        // The related services never enter the restart decision: observed beside the ECS names, reported only.
+        let environment = environment
+        async let servicesObserved = environment.observeServices(instance)
         let endpoints = await environment.assessEndpoints(instance)
         var (agentObservation, agent) = await environment.assessAgent(
             instance, endpointAddresses: endpoints.websocketEndpointAddresses, now: now()
@@ -115,9 +119,13 @@ struct CycleRunner {
         // Written when it changed, and once when there is no state file yet (first start, or a corrupt one moved aside).
         if lock != nil, ledger != knownLedger?.ledger || knownLedger?.stamp == nil || unsavedLedger != nil { persist(ledger) }
 
+        let services = await servicesObserved?.assess(
+            configuration: endpoints.configuration, region: instance.region, probePort: settings.probePort
+        )
+        noteReadiness(services)
         let document = statusDocument(
             instance: instance, endpoints: endpoints, agentObservation: agentObservation, agent: agent,
-            decision: decision, ledger: ledger
+            decision: decision, ledger: ledger, services: services
         )
         noteFindings(document.findings)
         let statusKey = "\(document.health) \(document.summary) \(document.findings.map(\.id))"
@@ -142,6 +150,7 @@ struct CycleRunner {
         configurationSince = previous.configurationSince
         lastDecisionState = previous.lastDecisionState
         lastFindingIDs = previous.lastFindingIDs
+        lastReadiness = previous.lastReadiness
         lockProblems = previous.lockProblems
         instanceProblems = previous.instanceProblems
         statusSaveProblems = previous.statusSaveProblems
@@ -260,6 +269,15 @@ struct CycleRunner {
         configurationSince = now()
     }
 
+    /// The readiness verdict for a subnet without internet access, logged when it is first known and when it changes.
+    private mutating func noteReadiness(_ services: ServicesAssessment?) {
+        guard let services, services.readiness != lastReadiness else { return }
+        let metadata: Logger.Metadata = ["readiness": "\(services.readiness.rawValue)", "reason": "\(services.readinessDetail)"]
+        let text = "readiness for a subnet without internet access: \(services.readiness.rawValue): \(services.readinessDetail)"
+        if lastReadiness == nil { logger.info("\(text)", metadata: metadata) } else { logger.notice("\(text)", metadata: metadata) }
+        lastReadiness = services.readiness
+    }
+
     private mutating func noteDecision(_ decision: RestartDecision) {
         guard decision.state != lastDecisionState else { return }
         var metadata: Logger.Metadata = ["decision": "\(decision.state)", "reason": "\(decision.reason)"]
@@ -331,11 +349,11 @@ struct CycleRunner {
 
     private func statusDocument(
         instance: InstanceContext, endpoints: EndpointAssessment, agentObservation: AgentObservation,
-        agent: AgentAssessment, decision: RestartDecision, ledger: RestartLedger
+        agent: AgentAssessment, decision: RestartDecision, ledger: RestartLedger, services: ServicesAssessment?
     ) -> StatusDocument {
         let policy = RestartPolicy(settings)
         let currentTime = now()
-        var findings = endpoints.findings + agent.findings
+        var findings = endpoints.findings + agent.findings + (services?.findings ?? [])
         if let cells = agent.facts.cells, let host = cells.publicHostsOfLastDiscovery.first, let first = ledger.firstConfirmedAt,
             let discovered = cells.discoveredAt, discovered >= first, agent.facts.connections != .vpcEndpoint
         {
@@ -401,11 +419,13 @@ struct CycleRunner {
         if health == .critical, !summary.hasPrefix("CRITICAL"), let first = findings.first(where: { $0.severity == .critical }) {
             summary = "CRITICAL \(first.id); " + summary
         }
-        return StatusDocument(
+        var document = StatusDocument(
             source: "daemon", health: health, summary: summary, instance: environment.instanceSection(instance),
             endpoints: endpoints.endpoints, configuration: endpoints.configuration, configurationSince: configurationSince,
             agent: agentSection, restart: restart, findings: findings, updatedAt: currentTime
         )
+        document.setServices(services)
+        return document
     }
 
     static func agentPhrase(_ agent: AgentAssessment, container: AgentContainer?) -> String {

@@ -10,6 +10,7 @@ public struct ObservationEnvironment: Sendable {
     public let endpointObserver: EndpointObserver
     public let agentObserver: AgentObserver
     public let supervisor: any AgentSupervising
+    public let relatedServices: RelatedServicesObserver
 
     public init(settings: Settings, logger: Logger = Logger(label: "ecsvpcd")) throws {
         self.settings = settings
@@ -21,6 +22,7 @@ public struct ObservationEnvironment: Sendable {
             docker: docker
         )
         self.supervisor = supervisor
+        relatedServices = RelatedServicesObserver(docker: docker)
         let metadata = try InstanceMetadataClient(endpoint: settings.imdsEndpoint)
         self.metadata = metadata
         agentObserver = AgentObserver(
@@ -118,6 +120,31 @@ public struct ObservationEnvironment: Sendable {
                 plannedRedial: host.plannedRedial ?? host.expectedDisconnect, lastSeen: host.lastSeen
             )
         }
+    }
+
+    /// The related services (`ECSVPCD_SERVICES`): what the task containers use, then the names of the services
+    /// they and the rollout kit need, resolved and probed at once. nil when the setting is `off`. Resolved by the
+    /// same resolvers as the ECS names, without the Amazon resolver's second opinion (half the queries).
+    public func observeServices(_ instance: InstanceContext) async -> ServicesObservation? {
+        guard !settings.services.isOff else { return nil }
+        let (usage, problem) = await relatedServices.taskUsage(region: instance.region)
+        let plan = ServicePlan(
+            selection: settings.services, usage: usage, region: instance.region, dnsSuffix: instance.dnsSuffix,
+            ecrAccounts: settings.ecrAccounts
+        )
+        let observed = await endpointObserver.observe(
+            plan.entries.map { WatchedName(service: .extra, name: $0.name) }, compareAmazon: false
+        )
+        let classifier = classifier(for: instance)
+        let reports = zip(plan.entries, observed).map { entry, observation in
+            let report = EndpointAssessment.report(for: observation, classifier: classifier)
+            return ServiceReport(
+                service: entry.service, name: entry.name,
+                route: ServiceReport.route(of: entry.service, addresses: report.addresses),
+                resolution: report.resolution, addresses: report.addresses, neededBy: entry.neededBy
+            )
+        }
+        return ServicesObservation(reports: reports, usage: usage, usageProblem: problem, notes: plan.notes)
     }
 
     public func instanceSection(_ instance: InstanceContext) -> StatusDocument.Instance {

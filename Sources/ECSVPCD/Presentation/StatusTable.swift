@@ -53,6 +53,7 @@ public struct StatusTable: Sendable {
             }
         }
         lines += table(header: header, rows: rows)
+        lines += servicesSection(document)
         if let agent = document.agent {
             lines.append("")
             let absent = document.findings.contains { $0.id == "agent-absent" }
@@ -123,6 +124,42 @@ public struct StatusTable: Sendable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The related endpoints' table and the readiness verdict for a subnet without internet access.
+    private func servicesSection(_ document: StatusDocument) -> [String] {
+        guard let services = document.services, let readiness = document.readiness else { return [] }
+        var lines = [""]
+        let health: Health = switch readiness {
+        case .ready: .ok
+        case .notReady: .warning
+        case .unknown: .unknown
+        }
+        lines.append(
+            "readiness \(paint(readiness.rawValue, for: health))"
+                + (document.readinessDetail.map { " (\($0))" } ?? "")
+        )
+        var rows: [[String]] = []
+        for service in services {
+            let needed = service.neededBy.map(\.rawValue).joined(separator: ",")
+            let first = [service.service.rawValue, service.name, service.route.rawValue]
+            if service.addresses.isEmpty {
+                rows.append(first + [service.resolution.outcome.uppercased(), "-", "-", needed])
+            }
+            for (index, address) in service.addresses.enumerated() {
+                var tcp = address.tcp ?? "-"
+                if let ms = address.connectMilliseconds { tcp += " " + Self.oneDecimal(ms) + "ms" }
+                rows.append(
+                    (index == 0 ? first : ["", "", ""])
+                        + [address.address.description, address.class.rawValue, tcp, index == 0 ? needed : ""]
+                )
+            }
+        }
+        if !rows.isEmpty {
+            lines += table(header: ["SERVICE", "NAME", "ROUTE", "ADDRESS", "CLASS", "TCP \(probePort)", "NEEDED BY"], rows: rows)
+        }
+        for note in document.servicesNotes ?? [] { lines.append("  note: \(note)") }
+        return lines
     }
 
     private func table(header: [String], rows: [[String]]) -> [String] {
