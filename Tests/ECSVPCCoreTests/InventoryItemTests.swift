@@ -67,6 +67,18 @@ struct InventoryItemTests {
         #expect(content["AgentOwnMove"] == "cache-expiry")
     }
 
+    @Test("the readiness verdict for a subnet without internet access, where the related services are watched")
+    func readiness() {
+        var document = FleetReportingFixture.document()
+        document.readiness = .notReady
+        #expect(InventoryItem(document, version: "0.1.0").content["Readiness"] == "not-ready")
+        document.readiness = .ready
+        let ready = InventoryItem(document, version: "0.1.0")
+        #expect(ready.content["Readiness"] == "ready")
+        document.readiness = .notReady
+        #expect(InventoryItem(document, version: "0.1.0").stateKey != ready.stateKey, "a new verdict rewrites the item")
+    }
+
     @Test("agent on the endpoints, no agent section, no findings")
     func otherStates() {
         var document = FleetReportingFixture.document(connections: "vpc-endpoint", findings: [])
@@ -75,6 +87,7 @@ struct InventoryItemTests {
         #expect(onEndpoints["AgentRoute"] == "endpoints")
         #expect(onEndpoints["CellHostsRoute"] == "unknown")
         #expect(onEndpoints["Findings"] == "")
+        #expect(onEndpoints["Readiness"] == "", "related services not watched: no verdict")
         #expect(onEndpoints["LastRestartResult"] == "")
         document.agent = nil
         document.restart = nil

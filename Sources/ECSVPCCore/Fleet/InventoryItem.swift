@@ -37,7 +37,8 @@ public struct InventoryItem: Hashable, Sendable, Encodable {
     }
 
     /// The item for a status document: health, configuration, the agent's route and its cell hosts', the restart
-    /// state and the last restart's result, the findings' ids, ecsvpcd's version and the observation's time.
+    /// state and the last restart's result, the findings' ids, the readiness verdict for a subnet without internet
+    /// access, ecsvpcd's version and the observation's time.
     public init(_ document: StatusDocument, version: String) {
         let last = document.restart?.history.last { $0.result != StatusDocument.RestartRecord.movedByItself }
         var content: [String: String] = [
@@ -55,6 +56,8 @@ public struct InventoryItem: Hashable, Sendable, Encodable {
             "LastRestartVia": last?.via ?? "",
             "LastRestartAt": last.map { Self.time($0.at) } ?? "",
             "Findings": document.findings.map(\.id).uniqued().joined(separator: ","),
+            // "" where the related services are not watched (ECSVPCD_SERVICES=off).
+            "Readiness": document.readiness?.rawValue ?? "",
             "Region": document.instance.region,
             "Version": version,
             Self.timeAttribute: Self.time(document.updatedAt),
