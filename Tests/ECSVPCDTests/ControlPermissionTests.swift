@@ -24,7 +24,7 @@ struct ControlPermissionTests {
                     #expect(reply.failureCode == .forbidden, "\(action)")
                 }
 
-                #expect(try await ControlClient(path: path).send(.reprobe, timeout: .seconds(2)) == .done(message: "reprobe scheduled"))
+                #expect(try await ControlClient(path: path).send(.reprobe, timeout: .seconds(10)) == .done(message: "reprobe scheduled"))
             }
         }
     }

@@ -104,7 +104,7 @@ struct ControlServerTests {
                 let connection = try RawControlConnection(path: path)
                 if index % 2 == 0 { connection.send("{\"comm") }
             }
-            #expect(try await ControlClient(path: path).send(.status, timeout: .seconds(2)) == .status(ControlFixture.document))
+            #expect(try await ControlClient(path: path).send(.status, timeout: .seconds(10)) == .status(ControlFixture.document))
         }
     }
 
@@ -203,7 +203,7 @@ struct ControlServerTests {
             var info = stat()
             #expect(lstat(path, &info) == 0)
             #expect(info.st_mode & 0o777 == 0o600)
-            #expect(try await ControlClient(path: path).send(.status, timeout: .seconds(2)) == .status(ControlFixture.document))
+            #expect(try await ControlClient(path: path).send(.status, timeout: .seconds(10)) == .status(ControlFixture.document))
         }
         #expect(sink.all.contains { $0.level == .warning && $0.message.contains("root only") })
     }
@@ -230,7 +230,7 @@ struct ControlServerTests {
 
         let second = ControlServer(path: path, statusGroup: "root", handler: FakeControlHandler(), logger: Logger(label: "test"))
         await #expect(throws: ControlSocketFile.SetupError.self) { try await second.run() }
-        #expect(try await ControlClient(path: path).send(.status, timeout: .seconds(2)) == .status(ControlFixture.document))
+        #expect(try await ControlClient(path: path).send(.status, timeout: .seconds(10)) == .status(ControlFixture.document))
 
         task.cancel()
         try await task.value

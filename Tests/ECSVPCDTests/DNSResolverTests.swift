@@ -38,7 +38,7 @@ struct DNSResolverDnsmasqTests {
     func nxdomainIsFinal() async throws {
         let empty = try await Dnsmasq()
         let knowing = try await Dnsmasq(names: ["ecs.test": [ip("127.200.0.1")]])
-        let configuration = ResolverConfiguration(servers: [empty.server, knowing.server], timeout: .seconds(2), attempts: 1)
+        let configuration = ResolverConfiguration(servers: [empty.server, knowing.server], timeout: .seconds(5), attempts: 1)
         let resolution = await DNSResolver(configuration: configuration).resolve("ecs.test")
         #expect(resolution.outcome == .nxdomain)
         #expect(resolution.addresses.isEmpty)
@@ -81,7 +81,7 @@ struct DNSResolverDnsmasqTests {
         let refusedAlone = await DNSResolver(configuration: refusing.configuration()).resolve("ecs.corp.example")
         #expect(refusedAlone.outcome == .rcode(5))
         let configuration = ResolverConfiguration(
-            servers: [refusing.server, answering.server], timeout: .seconds(2), attempts: 1)
+            servers: [refusing.server, answering.server], timeout: .seconds(5), attempts: 1)
         let resolution = await DNSResolver(configuration: configuration).resolve("ecs.corp.example")
         #expect(resolution.outcome == .answered)
         #expect(resolution.source == .nameserver(answering.server.description))
@@ -111,7 +111,7 @@ struct DNSResolverDnsmasqTests {
     func rotate() async throws {
         let first = try await Dnsmasq(names: ["ecs.test": [ip("127.16.0.1")]])
         let second = try await Dnsmasq(names: ["ecs.test": [ip("127.16.0.2")]])
-        var configuration = ResolverConfiguration(servers: [first.server, second.server], timeout: .seconds(2), attempts: 1)
+        var configuration = ResolverConfiguration(servers: [first.server, second.server], timeout: .seconds(5), attempts: 1)
         configuration.rotate = true
         let resolver = DNSResolver(configuration: configuration)
         let answers = [await resolver.resolve("ecs.test"), await resolver.resolve("ecs.test")].map(\.source)
@@ -129,13 +129,13 @@ struct DNSResolverEdgeTests {
             failing.close()
             answering.close()
         }
-        let both = ResolverConfiguration(servers: [failing.server, answering.server], timeout: .seconds(2), attempts: 1)
+        let both = ResolverConfiguration(servers: [failing.server, answering.server], timeout: .seconds(5), attempts: 1)
         let resolution = await DNSResolver(configuration: both).resolve("ecs.test")
         #expect(resolution.outcome == .answered)
         #expect(resolution.addresses.map(\.address) == [ip("127.16.9.9")])
         #expect(resolution.addresses.first?.ttl == 30)
         #expect(resolution.source == .nameserver(answering.server.description))
-        let alone = ResolverConfiguration(servers: [failing.server], timeout: .seconds(2), attempts: 2)
+        let alone = ResolverConfiguration(servers: [failing.server], timeout: .seconds(5), attempts: 2)
         #expect(await DNSResolver(configuration: alone).resolve("ecs.test").outcome == .servfail)
         // 1 (first run) + 2 attempts, for A and for AAAA each.
         #expect(failing.queries.count == 6)
@@ -156,7 +156,7 @@ struct DNSResolverEdgeTests {
             ]
         }
         defer { fake.close() }
-        let resolution = await DNSResolver(configuration: ResolverConfiguration(servers: [fake.server], timeout: .seconds(2)))
+        let resolution = await DNSResolver(configuration: ResolverConfiguration(servers: [fake.server], timeout: .seconds(5)))
             .resolve("ecs.test")
         #expect(resolution.outcome == .answered)
         #expect(resolution.addresses.map(\.address) == [ip("127.16.6.6")])
@@ -186,7 +186,7 @@ struct DNSResolverEdgeTests {
             [[UInt8(query.id >> 8), UInt8(query.id & 0xff), 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 0xc0]]
         }
         defer { broken.close() }
-        let alone = await DNSResolver(configuration: ResolverConfiguration(servers: [broken.server], timeout: .seconds(2)))
+        let alone = await DNSResolver(configuration: ResolverConfiguration(servers: [broken.server], timeout: .seconds(5)))
             .resolve("ecs.test")
         guard case .error(let text) = alone.outcome else {
             Issue.record("expected an error, got \(alone.outcome)")
@@ -195,7 +195,7 @@ struct DNSResolverEdgeTests {
         #expect(text.contains(broken.server.description) && text.contains("unreadable"))
         let answering = try await DNSFakeServer { [DNSFakeServer.answer($0, addresses: [ip("127.16.7.7")])] }
         defer { answering.close() }
-        let both = ResolverConfiguration(servers: [broken.server, answering.server], timeout: .seconds(2), attempts: 1)
+        let both = ResolverConfiguration(servers: [broken.server, answering.server], timeout: .seconds(5), attempts: 1)
         let resolution = await DNSResolver(configuration: both).resolve("ecs.test")
         #expect(resolution.outcome == .answered)
         #expect(resolution.source == .nameserver(answering.server.description))
@@ -206,7 +206,7 @@ struct DNSResolverEdgeTests {
         let fake = try await DNSFakeServer(host: ip("::1")) { [DNSFakeServer.answer($0, addresses: [ip("127.16.0.6"), ip("::1")])] }
         defer { fake.close() }
         let server = try #require(DNSServer("[::1]:\(fake.server.port)"))
-        let resolution = await DNSResolver(configuration: ResolverConfiguration(servers: [server], timeout: .seconds(2)))
+        let resolution = await DNSResolver(configuration: ResolverConfiguration(servers: [server], timeout: .seconds(5)))
             .resolve("ecs.test")
         #expect(resolution.outcome == .answered)
         #expect(resolution.addresses.map(\.address) == [ip("127.16.0.6"), ip("::1")])

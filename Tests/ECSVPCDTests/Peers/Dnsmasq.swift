@@ -94,7 +94,7 @@ final class Dnsmasq: @unchecked Sendable {
     }
 
     /// A resolver configuration that asks only this dnsmasq, with short timeouts for tests.
-    func configuration(timeout: Duration = .seconds(2), attempts: Int = 1) -> ResolverConfiguration {
+    func configuration(timeout: Duration = .seconds(5), attempts: Int = 1) -> ResolverConfiguration {
         ResolverConfiguration(servers: [server], timeout: timeout, attempts: attempts)
     }
 
