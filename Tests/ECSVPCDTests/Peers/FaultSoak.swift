@@ -124,24 +124,24 @@ struct SeededGenerator: RandomNumberGenerator {
 enum FaultSchedule {
     static func steps(seed: UInt64, count: Int) -> [SoakFault] {
         var random = SeededGenerator(seed: seed)
-        func hold(_ range: ClosedRange<Double>) -> Double {
+        func hold(_ range: ClosedRange<Double>, _ random: inout SeededGenerator) -> Double {
             (Double.random(in: range, using: &random) * 10).rounded() / 10
         }
         // (weight, make)
         let kinds: [(Int, (inout SeededGenerator) -> SoakFault)] = [
-            (10, { r in .dns([.endpoints, .endpoints, .publicAddresses, .publicAddresses, .partial, .mixed, .none].randomElement(using: &r) ?? .endpoints) }),
-            (2, { _ in .dnsTimeouts(hold: hold(1...4)) }),
-            (3, { r in .drop443(index: Int.random(in: 0..<DaemonScenario.names.count, using: &r), hold: hold(1...5)) }),
-            (3, { r in .agent(SoakFault.AgentFault.allCases.randomElement(using: &r) ?? .kill, hold: hold(0.5...3)) }),
-            (2, { _ in .dockerDown(hold: hold(1...4)) }),
-            (1, { _ in .dockerDiesInRestart(hold: hold(2...6)) }),
-            (3, { r in .killDaemon(after: hold(0...3), insideRestart: Bool.random(using: &r), downFor: hold(0...2)) }),
+            (10, { r in .dns([.endpoints, .endpoints, .endpoints, .publicAddresses, .publicAddresses, .partial, .mixed, .none].randomElement(using: &r) ?? .endpoints) }),
+            (2, { r in .dnsTimeouts(hold: hold(1...4, &r)) }),
+            (3, { r in .drop443(index: Int.random(in: 0..<DaemonScenario.names.count, using: &r), hold: hold(1...5, &r)) }),
+            (3, { r in .agent(SoakFault.AgentFault.allCases.randomElement(using: &r) ?? .kill, hold: hold(0.5...3, &r)) }),
+            (2, { r in .dockerDown(hold: hold(1...4, &r)) }),
+            (1, { r in .dockerDiesInRestart(hold: hold(2...6, &r)) }),
+            (3, { r in .killDaemon(after: hold(0...3, &r), insideRestart: Bool.random(using: &r), downFor: hold(0...2, &r)) }),
             (2, { r in .reload(good: Bool.random(using: &r)) }),
-            (1, { _ in .diskFull(hold: hold(1...5)) }),
-            (2, { r in .metadata(SoakFault.MetadataFault.allCases.randomElement(using: &r) ?? .serverError, hold: hold(1...4)) }),
+            (1, { r in .diskFull(hold: hold(1...5, &r)) }),
+            (2, { r in .metadata(SoakFault.MetadataFault.allCases.randomElement(using: &r) ?? .serverError, hold: hold(1...4, &r)) }),
             (1, { _ in .rollout }),
             (1, { _ in .restartAgentRequest }),
-            (3, { _ in .quiet(hold: hold(1...5)) }),
+            (3, { r in .quiet(hold: hold(1...5, &r)) }),
         ]
         let total = kinds.reduce(0) { $0 + $1.0 }
         return (0..<count).map { _ in
@@ -221,7 +221,12 @@ final class FaultSoak: @unchecked Sendable {
     private let forwarder: DockerSocketForwarder
     private let engine: DockerEngine
     private let state: Mutex<MonitorState>
-    private var daemon: DaemonProcess?
+    private let currentDaemon = Mutex<DaemonProcess?>(nil)
+    /// The daemon now (the monitor reads it while a step replaces it).
+    private var daemon: DaemonProcess? {
+        get { currentDaemon.withLock { $0 } }
+        set { currentDaemon.withLock { $0 = newValue } }
+    }
     private var background: [Task<Void, Never>] = []
 
     private struct MonitorState {
