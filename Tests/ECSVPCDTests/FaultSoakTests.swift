@@ -5,8 +5,9 @@ import Testing
 
 /// The fault soak's short run: a seeded random schedule of faults (DNS flips and outages, 443 dropped, the agent
 /// killed or stopped behind the daemon's back, dockerd gone, ecsvpcd SIGKILLed and started again, SIGHUP with good
-/// and bad configuration, a full disk, instance metadata failing, rollouts beside the daemon) against the built
-/// binary and real peers, the invariants checked after every step (see `FaultSoak`).
+/// and bad configuration, a full disk, instance metadata failing, rollouts beside the daemon, its wall clock stepped
+/// back and forward) against the built binary and real peers, the invariants checked after every step (see
+/// `FaultSoak`).
 ///
 /// `SEED=N` runs only that seed (`SOAK_STEPS=K` its first K steps; `SOAK_MINUTES=M` as many as fit in M minutes,
 /// which is how `benchmarks/fault-soak` runs the long soak). Without `SEED`: the fixed seeds and one random seed,
@@ -14,7 +15,7 @@ import Testing
 @Suite("fault soak: seeded random faults against the real binary and real peers")
 struct FaultSoakTests {
     static let fixedSeeds: [UInt64] = [16, 1_600]
-    static let defaultSteps = 30
+    static let defaultSteps = 60
 
     static let seeds: [UInt64] = {
         let environment = ProcessInfo.processInfo.environment
@@ -52,7 +53,7 @@ struct FaultSoakTests {
         for kind in ["dns-endpoints", "dns-public", "dns-partial", "dns-mixed", "dns-nxdomain", "dns-timeouts", "drop-443",
                      "agent-kill", "agent-stop", "agent-restart", "dockerd-down", "dockerd-dies-in-restart", "sigkill",
                      "sigkill-in-restart", "sighup-good", "sighup-bad", "disk-full", "imds-401", "imds-500",
-                     "imds-nothing", "rollout", "restart-agent"] {
+                     "imds-nothing", "rollout", "restart-agent", "clock-back", "clock-forward"] {
             #expect(kinds.contains(kind), "no \(kind) in 400 steps")
         }
     }

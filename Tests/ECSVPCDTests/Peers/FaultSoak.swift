@@ -39,8 +39,8 @@ enum SoakFault: Hashable, Sendable, CustomStringConvertible {
         case silent = "nothing"
     }
 
-    /// The DNS answers change (and stay until the next DNS step).
-    case dns(Answer)
+    /// The DNS answers change (and stay until the next DNS step); the next step comes after the hold.
+    case dns(Answer, hold: Double)
     /// dnsmasq suspended: every query times out.
     case dnsTimeouts(hold: Double)
     /// 443 closed on the endpoint address of name `index` (its held connections end too), reopened after the hold.
@@ -62,13 +62,16 @@ enum SoakFault: Hashable, Sendable, CustomStringConvertible {
     case rollout
     /// `ecsvpcd restart-agent` (the control socket's forced restart, which keeps every safety check).
     case restartAgentRequest
+    /// ecsvpcd stopped (SIGTERM) and started again with its wall clock `offset` seconds off the real one
+    /// (`ECSVPCD_TEST_CLOCK_OFFSET`): stepped back or forward, as by a wrong clock at boot set right later.
+    case clockStep(offset: Double)
     /// Nothing new: the daemon runs on for a while.
     case quiet(hold: Double)
 
     /// The kind, for "faults by kind".
     var kind: String {
         switch self {
-        case .dns(let answer): "dns-\(answer.rawValue)"
+        case .dns(let answer, _): "dns-\(answer.rawValue)"
         case .dnsTimeouts: "dns-timeouts"
         case .drop443: "drop-443"
         case .agent(let fault, _): "agent-\(fault.rawValue)"
@@ -80,6 +83,7 @@ enum SoakFault: Hashable, Sendable, CustomStringConvertible {
         case .metadata(let fault, _): "imds-\(fault.rawValue)"
         case .rollout: "rollout"
         case .restartAgentRequest: "restart-agent"
+        case .clockStep(let offset): offset < 0 ? "clock-back" : "clock-forward"
         case .quiet: "quiet"
         }
     }
@@ -87,7 +91,7 @@ enum SoakFault: Hashable, Sendable, CustomStringConvertible {
     var description: String {
         func s(_ value: Double) -> String { String(format: "%.1fs", value) }
         switch self {
-        case .dns(let answer): return "dns \(answer.rawValue)"
+        case .dns(let answer, let hold): return "dns \(answer.rawValue), held \(s(hold))"
         case .dnsTimeouts(let hold): return "dns timeouts for \(s(hold))"
         case .drop443(let index, let hold): return "443 dropped on \(DaemonScenario.names[index])'s endpoint for \(s(hold))"
         case .agent(let fault, let hold): return "agent \(fault.rawValue)" + (fault == .restart ? "" : ", back after \(s(hold))")
@@ -101,6 +105,7 @@ enum SoakFault: Hashable, Sendable, CustomStringConvertible {
         case .metadata(let fault, let hold): return "instance metadata \(fault.rawValue)" + (fault == .unauthorized ? "" : " for \(s(hold))")
         case .rollout: return "rollout beside the daemon"
         case .restartAgentRequest: return "restart-agent over the control socket"
+        case .clockStep(let offset): return "ecsvpcd restarted with its clock \(Int(offset)) s off"
         case .quiet(let hold): return "quiet for \(s(hold))"
         }
     }
@@ -129,7 +134,10 @@ enum FaultSchedule {
         }
         // (weight, make)
         let kinds: [(Int, (inout SeededGenerator) -> SoakFault)] = [
-            (10, { r in .dns([.endpoints, .endpoints, .endpoints, .publicAddresses, .publicAddresses, .partial, .mixed, .none].randomElement(using: &r) ?? .endpoints) }),
+            (10, { r in
+                .dns([.endpoints, .endpoints, .endpoints, .publicAddresses, .publicAddresses, .partial, .mixed, .none]
+                    .randomElement(using: &r) ?? .endpoints, hold: hold(0.5...5, &r))
+            }),
             (2, { r in .dnsTimeouts(hold: hold(1...4, &r)) }),
             (3, { r in .drop443(index: Int.random(in: 0..<DaemonScenario.names.count, using: &r), hold: hold(1...5, &r)) }),
             (3, { r in .agent(SoakFault.AgentFault.allCases.randomElement(using: &r) ?? .kill, hold: hold(0.5...3, &r)) }),
@@ -141,6 +149,7 @@ enum FaultSchedule {
             (2, { r in .metadata(SoakFault.MetadataFault.allCases.randomElement(using: &r) ?? .serverError, hold: hold(1...4, &r)) }),
             (1, { _ in .rollout }),
             (1, { _ in .restartAgentRequest }),
+            (2, { r in .clockStep(offset: [-7200, -600, -30, 30, 600, 90_000].randomElement(using: &r) ?? -600) }),
             (3, { r in .quiet(hold: hold(1...5, &r)) }),
         ]
         let total = kinds.reduce(0) { $0 + $1.0 }
@@ -208,7 +217,7 @@ final class FaultSoak: @unchecked Sendable {
     static let longestRestartStop = 20.0
     /// `status` must answer within this (the CLI's own deadline, `StatusCommandRunner.statusTimeout`).
     static let statusDeadline: Duration = .seconds(5)
-    static let budget = 4
+    static let budget = 3
     static let interval = 1.0
     static let stableProbes = 2
 
@@ -249,6 +258,9 @@ final class FaultSoak: @unchecked Sendable {
         var checkedRecords: Set<String> = []
         var cyclesBefore = 0
         var lastCycles = 0
+        /// The daemon's clock offset now, and every one it has had (its records carry times of that clock).
+        var clockOffset = 0.0
+        var clockOffsets: Set<Double> = [0]
 
         mutating func check(_ name: String, _ ok: Bool, _ detail: @autoclosure () -> String) {
             report.invariantsChecked[name, default: 0] += 1
@@ -334,7 +346,7 @@ final class FaultSoak: @unchecked Sendable {
 
     private func apply(_ step: SoakFault) async throws {
         switch step {
-        case .dns(let answer):
+        case .dns(let answer, let hold):
             for (index, name) in DaemonScenario.names.enumerated() {
                 let vpc = scenario.vpcAddresses[index], pub = scenario.publicAddresses[index]
                 let addresses: [IPAddress] = switch answer {
@@ -349,7 +361,7 @@ final class FaultSoak: @unchecked Sendable {
                 try await scenario.dns.set(name, addresses)
             }
             changeWorld { $0.answer = answer }
-            try await pause(0.5)
+            try await pause(hold)
         case .dnsTimeouts(let hold):
             changeWorld { $0.dnsSuspended = true }
             scenario.dns.suspend(true)
@@ -396,7 +408,7 @@ final class FaultSoak: @unchecked Sendable {
             current.signal(SIGKILL)
             _ = try await current.waitForExit(timeout: .seconds(5))
             try await pause(downFor)
-            daemon = try await scenario.startDaemon(waitForStatus: false)
+            daemon = try await scenario.startDaemon(waitForStatus: false, environment: clockEnvironment())
             state.withLock {
                 $0.cyclesBefore += $0.lastCycles
                 $0.lastCycles = 0
@@ -446,9 +458,34 @@ final class FaultSoak: @unchecked Sendable {
             let config = scenario.configPath
             background.append(Task { _ = try? await CommandRun.run(["restart-agent", "--reason", "fault soak", "--config", config]) })
             try await pause(1)
+        case .clockStep(let offset):
+            guard let current = daemon, current.isRunning else { return }
+            state.withLock { $0.daemonDown = true }
+            current.signal(SIGTERM)
+            let stopped = try await current.waitForExit(timeout: .seconds(15))
+            state.withLock {
+                $0.check("stops-when-told", stopped && current.exitDescription == "exit 0",
+                         "ecsvpcd did not exit 0 within 15 s of SIGTERM (\(current.exitDescription))")
+                $0.clockOffset = offset
+                $0.clockOffsets.insert(offset)
+            }
+            if !stopped { current.signal(SIGKILL) }
+            daemon = try await scenario.startDaemon(waitForStatus: false, environment: clockEnvironment())
+            state.withLock {
+                $0.cyclesBefore += $0.lastCycles
+                $0.lastCycles = 0
+                $0.daemonStartedAt = ContinuousClock.now
+                $0.daemonDown = false
+            }
+            try await pause(1)
         case .quiet(let hold):
             try await pause(hold)
         }
+    }
+
+    private func clockEnvironment() -> [String: String] {
+        let offset = state.withLock { $0.clockOffset }
+        return offset == 0 ? [:] : ["ECSVPCD_TEST_CLOCK_OFFSET": String(offset)]
     }
 
     private func changeWorld(_ change: (inout MonitorState) -> Void) {
@@ -551,7 +588,8 @@ final class FaultSoak: @unchecked Sendable {
             state.check("state-file-parses", parsed.ok, parsed.problem)
             for record in parsed.ledger?.history ?? [] where record.via != "none" {
                 let key = "\(record.at.timeIntervalSince1970) \(record.via)"
-                if state.seenRecords[key] == nil { state.seenRecords[key] = Date() }
+                // On the daemon's clock, as the record's time is.
+                if state.seenRecords[key] == nil { state.seenRecords[key] = Date().addingTimeInterval(state.clockOffset) }
             }
         }
     }
@@ -609,8 +647,10 @@ final class FaultSoak: @unchecked Sendable {
             state.check("state-file-parses", parsed.ok, parsed.problem)
             guard let ledger = parsed.ledger else { return }
             let restarts = ledger.restarts
-            for record in restarts {
-                let inDay = restarts.filter { $0.at <= record.at && record.at.timeIntervalSince($0.at) < 86400 }.count
+            for (index, record) in restarts.enumerated() {
+                // The daemon's own rule, on its clock: the restarts recorded before this one less than 24 h before it
+                // (those dated after it, by a clock stepped back since, count too).
+                let inDay = 1 + restarts[..<index].filter { record.at.timeIntervalSince($0.at) < 86400 }.count
                 state.check("restart-budget", inDay <= Self.budget,
                             "\(inDay) restarts in the 24 h up to \(record.at), budget \(Self.budget): \(restarts)")
                 let key = "\(record.at.timeIntervalSince1970) \(record.via)"
@@ -618,9 +658,13 @@ final class FaultSoak: @unchecked Sendable {
                 state.checkedRecords.insert(key)
                 // Confirmed needs stableProbes observations of the endpoints, each 443 open: the world must have been
                 // safe at some moment before the restart began (state.json keeps whole seconds: one second of slack).
+                // The record carries the time of the clock of the daemon (or rollout) that made it: one of the offsets.
                 let lookback = Double(Self.stableProbes) * Self.interval + 4
-                state.check("restart-only-when-safe",
-                            state.wasSafe(between: record.at.addingTimeInterval(-lookback), and: record.at.addingTimeInterval(1)),
+                let safe = state.clockOffsets.contains { offset in
+                    let real = record.at.addingTimeInterval(-offset)
+                    return state.wasSafe(between: real.addingTimeInterval(-lookback), and: real.addingTimeInterval(1))
+                }
+                state.check("restart-only-when-safe", safe,
                             "restart at \(record.at) (\(record.result): \(record.reason)) while the endpoints were not confirmed or dropped 443")
             }
         }
