@@ -1,8 +1,9 @@
 // The agent's ecs.config.json and the user data's ECSAgentConfiguration (AgentJSONConfig), and under them the
 // hand-written JSON reader `JSONText` (Sources/ECSVPCD/Agent/ProxyExemption.swift).
 // Input: a JSON document. Checks: JSONText agrees with Foundation's JSONDecoder on every document JSONDecoder accepts
-// (the same structure, strings and keys), but for raw control characters in strings, which JSONDecoder lets through
-// and Go (RFC 8259) refuses; the config's values are strings of the document; errors say where (line and column).
+// (the same structure, strings and keys), but for raw control characters in strings and commas before a closing
+// bracket, which JSONDecoder lets through and Go (RFC 8259) refuses; the config's values are strings of the
+// document; errors say where (line and column).
 import ECSVPCCore
 import FoundationEssentials
 
@@ -82,7 +83,8 @@ func fuzzAgentJSONConfig(_ bytes: [UInt8]) {
             // RFC 8259 and Go's encoding/json (so the agent) do not, and neither does JSONText. Without them, any
             // refusal is a disagreement.
             let control = text.utf8.contains { $0 < 0x20 && ![0x09, 0x0A, 0x0D].contains($0) }
-            precondition(control || error.what == "control character in a string", "JSONText refuses what JSONDecoder reads: \(error)")
+            precondition(control || error.what == "control character in a string" || readsWithoutTrailingCommas(text),
+                         "JSONText refuses what JSONDecoder reads: \(error)")
         }
     }
     // The config is read from that document: a usable config means a document JSONText read (or a blank file), and
@@ -99,6 +101,24 @@ func fuzzAgentJSONConfig(_ bytes: [UInt8]) {
             precondition(strings.contains(value), "a user data value that is no string of the document: \(value)")
         }
     }
+}
+
+/// JSONDecoder also takes a comma before `}` or `]`, which Go refuses: whether the text without those commas reads.
+private func readsWithoutTrailingCommas(_ text: String) -> Bool {
+    var bytes = Array(text.utf8)
+    var index = 0
+    while index < bytes.count {
+        if bytes[index] == UInt8(ascii: ",") {
+            var next = index + 1
+            while next < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[next]) { next += 1 }
+            if next < bytes.count, bytes[next] == UInt8(ascii: "}") || bytes[next] == UInt8(ascii: "]") {
+                bytes.remove(at: index)
+                continue
+            }
+        }
+        index += 1
+    }
+    return bytes.count < text.utf8.count && (try? JSONText.parse(String(decoding: bytes, as: UTF8.self))) != nil
 }
 
 private func allStrings(_ value: JSONText.Value) -> Set<String> {

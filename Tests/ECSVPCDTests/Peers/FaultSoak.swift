@@ -291,6 +291,15 @@ final class FaultSoak: @unchecked Sendable {
         engine = DockerEngine(target: try HTTPTarget(url: scenario.dockerHost), timeout: .seconds(5))
         try FileManager.default.createDirectory(atPath: scenario.stateDir, withIntermediateDirectories: true)
         try Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", scenario.stateDir])
+        do {
+            try await prepare()
+        } catch {
+            try? Self.run("/bin/umount", ["-l", scenario.stateDir])
+            throw error
+        }
+    }
+
+    private func prepare() async throws {
         try scenario.writeConfig([
             "ECSVPCD_DOCKER_HOST": forwarder.host,
             "ECSVPCD_INTERVAL": "\(Int(Self.interval))s",
@@ -326,6 +335,8 @@ final class FaultSoak: @unchecked Sendable {
         } catch {
             state.withLock { $0.report.violations.append("the soak itself failed: \(error)") }
         }
+        // Rollouts and restart-agent requests still running end before the peers go.
+        for task in background { await task.value }
         let final = parseStateFile().ledger
         return state.withLock { state in
             for record in final?.restarts ?? [] {
