@@ -3,7 +3,8 @@
 // Input: a JSON document. Checks: JSONText agrees with Foundation's JSONDecoder on every document JSONDecoder accepts
 // (the same structure, strings and keys), but for raw control characters in strings and commas before a closing
 // bracket, which JSONDecoder lets through and Go (RFC 8259) refuses; the config's values are strings of the
-// document; errors say where (line and column).
+// document; of repeated keys Go takes the last, JSONDecoder another (either matches); errors say where (line and
+// column).
 import ECSVPCCore
 import FoundationEssentials
 
@@ -55,10 +56,12 @@ private indirect enum DecodedJSON: Decodable {
 private func same(_ ours: JSONText.Value, _ theirs: DecodedJSON) -> Bool {
     switch (ours, theirs) {
     case (.object(let members), .object(let decoded)):
-        // Go (and JSONText's users) take the last of repeated keys.
-        var last: [String: JSONText.Value] = [:]
-        for (key, value) in members { last[key] = value }
-        return Set(last.keys) == Set(decoded.keys) && last.allSatisfy { key, value in decoded[key].map { same(value, $0) } ?? false }
+        // Go (and JSONText's users) take the last of repeated keys, JSONDecoder another: one of them must match.
+        var values: [String: [JSONText.Value]] = [:]
+        for (key, value) in members { values[key, default: []].append(value) }
+        return Set(values.keys) == Set(decoded.keys) && values.allSatisfy { key, candidates in
+            decoded[key].map { theirs in candidates.contains { same($0, theirs) } } ?? false
+        }
     case (.array(let elements), .array(let decoded)):
         return elements.count == decoded.count && zip(elements, decoded).allSatisfy { same($0, $1) }
     case (.string(let a), .string(let b)): return a == b
