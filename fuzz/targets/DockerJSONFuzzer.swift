@@ -1,6 +1,7 @@
 // The Docker Engine API's JSON (Sources/ECSVPCD/Agent/DockerEngine.swift): container inspect and API versions.
 // Input: a reply body. Checks: an inspect that reads gives a stopped container pid 0, a name without "/", and
-// the StartedAt it was given; an error names the request; versions print and read back the same.
+// the StartedAt it was given; a /version reply gives a version the client speaks; an error names the request;
+// versions print and read back the same.
 import ECSVPCCore
 import FoundationEssentials
 
@@ -16,6 +17,16 @@ func fuzzDockerJSON(_ bytes: [UInt8]) {
         }
     } catch {
         precondition("\(error)".contains(context), "an error that does not name the request: \(error)")
+    }
+    // The same body as GET /version's reply: the version negotiated is within the client's major version (or the
+    // engine's own, older one), never above what the engine serves.
+    do throws(AgentError) {
+        if let chosen = try DockerEngine.negotiated(fromVersionReply: bytes, context: "GET /version") {
+            precondition(chosen.major == DockerEngine.maxAPIVersion.major || chosen < DockerEngine.maxAPIVersion,
+                         "negotiated \(chosen)")
+        }
+    } catch {
+        precondition("\(error)".contains("GET /version"), "an error that does not name the request: \(error)")
     }
     let text = String(decoding: bytes.prefix(64), as: UTF8.self)
     if let version = DockerAPIVersion(text) {
