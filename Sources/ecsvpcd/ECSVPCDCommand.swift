@@ -148,12 +148,17 @@ struct RunCommand: AsyncParsableCommand {
         let destination = LogDestination(rawValue: settings.log) ?? .auto
         LoggingSystem.bootstrap { label in destination.makeHandler(label: label) }
         let logger = Logger(label: "ecsvpcd")
+        // Tests only (the fault soak steps the daemon's wall clock back and forward across its restarts): seconds
+        // added to every time the daemon reads. Never set on an instance; not a setting, so not in the README's table.
+        let clockOffset = getenv("ECSVPCD_TEST_CLOCK_OFFSET").flatMap { Double(String(cString: $0)) } ?? 0
+        if clockOffset != 0 { logger.warning("ECSVPCD_TEST_CLOCK_OFFSET: the daemon's clock is off by \(clockOffset) s (tests only)") }
         let daemon = Daemon(
             settings: settings,
             configPath: options.config ?? Settings.defaultPath,
             configExplicit: options.config != nil,
             notifier: SystemdNotifier(),
-            logger: logger
+            logger: logger,
+            now: { Date().addingTimeInterval(clockOffset) }
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

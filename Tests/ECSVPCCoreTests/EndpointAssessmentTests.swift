@@ -396,6 +396,30 @@ struct EndpointAssessmentTests {
         #expect(EndpointNames.isPlausibleRegion(region) == plausible)
     }
 
+    @Test("a region or a DNS suffix that would make names too long for DNS is refused (found by fuzz/run instance-metadata)")
+    func regionAndSuffixLeaveRoomForNames() throws {
+        let longLabel = String(repeating: "a", count: 64)
+        #expect(!EndpointNames.isPlausibleRegion(longLabel + "-north-1"))
+        #expect(EndpointNames.isPlausibleRegion(String(repeating: "a", count: 55) + "-north-1"))
+        #expect(!EndpointNames.isPlausibleSuffix(longLabel + ".com"))
+        #expect(!EndpointNames.isPlausibleSuffix("amazonaws..com"))
+        #expect(EndpointNames.isPlausibleSuffix("amazonaws.com.cn"))
+        let longest = Array(repeating: String(repeating: "b", count: 60), count: 3).joined(separator: ".")
+        #expect(longest.count == EndpointNames.maxSuffixLength - 1 && EndpointNames.isPlausibleSuffix(longest))
+        #expect(!EndpointNames.isPlausibleSuffix(longest + "bb"))
+        // The longest region and suffix allowed still make names of at most 253 characters.
+        let region = String(repeating: "c", count: 61) + "-1-1"
+        #expect(!EndpointNames.isPlausibleRegion(region))
+        let allowed = String(repeating: "c", count: 59) + "-1-1"
+        #expect(EndpointNames.isPlausibleRegion(allowed) && allowed.count == 63)
+        for watched in EndpointNames.watched(region: allowed, dnsSuffix: longest + "b") {
+            #expect(watched.name.count <= 253, "\(watched.name.count)")
+        }
+        #expect(throws: ConfigurationError.self) {
+            try SettingsParser.parse(file: ("/etc/ecsvpcd/ecsvpcd.conf", "ECSVPCD_DNS_SUFFIX=\(longLabel).com\n"), environment: [:])
+        }
+    }
+
     @Test("health is the worst finding; exit codes follow the monitoring-plugin convention")
     func healthOrder() {
         #expect([Health.ok, .critical, .unknown, .warning].max() == .critical)

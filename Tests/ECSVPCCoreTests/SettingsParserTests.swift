@@ -255,6 +255,15 @@ struct SettingsParserTests {
         #expect(unrelated.line == 3)
         #expect(unrelated.key == "FOO")
         #expect(unrelated.detail.contains("see the README for the list of keys"))
+
+        // Only keys within the allowed edits by length are measured (found by fuzz/run settings, where a long line
+        // cost a full edit distance against every key): the suggestions stay what they were.
+        let typo = try #require(error(file: "ECSVPCD_INTERVL=30s\n"))
+        #expect(typo.detail.contains("did you mean ECSVPCD_INTERVAL?"))
+        let long = try #require(error(file: "ECSVPCD_" + String(repeating: "X", count: 5000) + "=1\n"))
+        #expect(long.code == .unknownKey)
+        #expect(long.detail.contains("see the README for the list of keys"))
+        #expect(SettingsParser.environmentWarnings(["ECSVPCD_STABLE_PROBE": "3"]).first?.detail.contains("ECSVPCD_STABLE_PROBES") == true)
     }
 
     @Test(

@@ -32,6 +32,18 @@ struct AgentConnectionsTests {
         #expect(six[1].remote == IPAddress("2001:db8::1"))
     }
 
+    @Test("a port of more than four hex digits, or with a sign, is no entry (found by fuzz/run proc-net-tcp)")
+    func refusesPortsOutOfRange() {
+        let line = { (port: String) in
+            "   0: 00000000:\(port) 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5001 1"
+        }
+        #expect(TCPTableEntry.parse(line("207E8")).isEmpty)
+        #expect(TCPTableEntry.parse(line("-1")).isEmpty)
+        #expect(TCPTableEntry.parse(line("+1BB")).isEmpty)
+        #expect(TCPTableEntry.parse(line("FFFF")).map(\.localPort) == [65535])
+        #expect(TCPTableEntry.parse(line("01BB")).map(\.localPort) == [443])
+    }
+
     @Test("collects the sockets of the main process and its descendants only (fixture /proc)")
     func fixtureTree() throws {
         let dir = try TemporaryDirectory()

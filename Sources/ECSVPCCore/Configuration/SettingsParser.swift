@@ -198,7 +198,7 @@ public enum SettingsParser {
             return true
         },
         key("ECSVPCD_DNS_SUFFIX", "a DNS suffix such as amazonaws.com", "metadata services/domain, else by partition") {
-            guard isHostname($1) else { return false }
+            guard EndpointNames.isPlausibleSuffix($1) else { return false }
             $0.dnsSuffix = $1.lowercased()
             return true
         },
@@ -421,7 +421,10 @@ public enum SettingsParser {
         }
         // Up to three edits, fewer for a short name: ECSVPCD_BIN is three edits from ECSVPCD_LOG, but no typo of it.
         let allowed = max(1, min(3, (upper.count - "ECSVPCD_".count) / 3))
-        let closest = keys.map { ($0.name, editDistance(upper, $0.name)) }.min { $0.1 < $1.1 }
+        // A length difference over the allowance is already more edits: such keys are not measured (a long line of
+        // garbage would otherwise cost a full distance against every key).
+        let closest = keys.filter { abs($0.name.utf8.count - upper.utf8.count) <= allowed }
+            .map { ($0.name, editDistance(upper, $0.name)) }.min { $0.1 < $1.1 }
         if let (name, distance) = closest, distance <= allowed { return name }
         return nil
     }

@@ -81,10 +81,25 @@ public enum EndpointNames {
         return required + extras.map { WatchedName(service: .extra, name: $0) }
     }
 
-    /// Whether `region` looks like an AWS region code (`us-east-1`, `cn-north-1`, `us-gov-west-1`).
+    /// Whether `region` looks like an AWS region code (`us-east-1`, `cn-north-1`, `us-gov-west-1`): also one DNS
+    /// label (at most 63 characters), since it becomes one in every name.
     public static func isPlausibleRegion(_ region: String) -> Bool {
+        guard region.utf8.count <= 63 else { return false }
         let parts = region.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count >= 3, let last = parts.last, Int(last) != nil else { return false }
         return parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber) } }
+    }
+
+    /// The longest DNS suffix that leaves room for `ecs-a.REGION.` in a name of at most 253 characters.
+    public static let maxSuffixLength = 253 - "ecs-a.".count - 63 - 1
+
+    /// Whether `suffix` can end the watched names: labels of letters, digits, `-` and `_`, each 1 to 63 characters,
+    /// and at most `maxSuffixLength` in all. (A longer one made names that no resolver can be asked for.)
+    public static func isPlausibleSuffix(_ suffix: String) -> Bool {
+        let labels = suffix.split(separator: ".", omittingEmptySubsequences: false)
+        return !suffix.isEmpty && suffix.utf8.count <= maxSuffixLength && labels.allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        }
     }
 }

@@ -125,7 +125,9 @@ struct TCPTableEntry: Hashable, Sendable {
     /// (little-endian here), so the bytes of every group of eight hex digits are reversed.
     static func endpoint(_ text: Substring) -> (IPAddress, Int)? {
         let parts = text.split(separator: ":")
-        guard parts.count == 2, let port = Int(parts[1], radix: 16), parts[0].count == 8 || parts[0].count == 32,
+        // Four hex digits of port, as the kernel prints it: no sign, nothing over 65535.
+        guard parts.count == 2, parts[1].utf8.count <= 4, parts[1].allSatisfy({ $0.isASCII && $0.isHexDigit }),
+            let port = Int(parts[1], radix: 16), parts[0].count == 8 || parts[0].count == 32,
             parts[0].allSatisfy(\.isHexDigit)
         else { return nil }
         let hex = Array(parts[0].utf8)

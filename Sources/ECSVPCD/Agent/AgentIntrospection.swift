@@ -26,19 +26,24 @@ public struct AgentIntrospection: Sendable {
             let text = response.bodyText.trimmingWhitespace().prefix(200)
             throw AgentError(.unexpectedReply, "agent introspection \(target): GET /v1/metadata: HTTP \(response.status) \(text)")
         }
-        struct Metadata: Decodable {
-            var Cluster: String?
-            var ContainerInstanceArn: String?
-            var Version: String?
-        }
         do {
-            let metadata = try JSONDecoder().decode(Metadata.self, from: Data(response.body))
-            return AgentMetadata(cluster: metadata.Cluster, containerInstanceArn: metadata.ContainerInstanceArn, version: metadata.Version)
+            return try Self.metadata(fromJSON: response.body)
         } catch {
             throw AgentError(
                 .unexpectedReply,
                 "agent introspection \(target): GET /v1/metadata: not the JSON expected: \(DockerEngine.explain(error))"
             )
         }
+    }
+
+    /// The fields of a `/v1/metadata` reply that matter here.
+    static func metadata(fromJSON body: [UInt8]) throws -> AgentMetadata {
+        struct Metadata: Decodable {
+            var Cluster: String?
+            var ContainerInstanceArn: String?
+            var Version: String?
+        }
+        let metadata = try JSONDecoder().decode(Metadata.self, from: Data(body))
+        return AgentMetadata(cluster: metadata.Cluster, containerInstanceArn: metadata.ContainerInstanceArn, version: metadata.Version)
     }
 }

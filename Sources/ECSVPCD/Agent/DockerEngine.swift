@@ -30,14 +30,24 @@ public struct DockerEngine: Sendable {
     public func negotiateVersion() async throws(AgentError) -> DockerAPIVersion? {
         let response = try await call("GET", "/version", timeout: timeout)
         guard response.status == 200 else { throw unexpected("GET /version", response) }
+        return try Self.negotiated(fromVersionReply: response.body, context: "\(target): GET /version")
+    }
+
+    /// The version to speak, from the engine's `/version` reply (`context` names the request in errors).
+    static func negotiated(fromVersionReply body: [UInt8], context: String) throws(AgentError) -> DockerAPIVersion? {
         struct Version: Decodable {
             var ApiVersion: String?
             var MinAPIVersion: String?
         }
-        let version = try decode(Version.self, response, "GET /version")
+        let version: Version
+        do {
+            version = try JSONDecoder().decode(Version.self, from: Data(body))
+        } catch {
+            throw AgentError(.unexpectedReply, "\(context): not the JSON expected: \(Self.explain(error))")
+        }
         guard let apiText = version.ApiVersion else { return nil }
         guard let server = DockerAPIVersion(apiText) else {
-            throw AgentError(.unexpectedReply, "\(target): GET /version: ApiVersion \"\(apiText)\" is not a version")
+            throw AgentError(.unexpectedReply, "\(context): ApiVersion \"\(apiText)\" is not a version")
         }
         var chosen = min(server, Self.maxAPIVersion)
         if let minText = version.MinAPIVersion, let minimum = DockerAPIVersion(minText), chosen < minimum {
@@ -47,7 +57,7 @@ public struct DockerEngine: Sendable {
             guard minimum <= server, minimum.major == Self.maxAPIVersion.major else {
                 throw AgentError(
                     .unsupportedVersion,
-                    "\(target): the engine needs API \(minimum) or newer; this client speaks up to \(Self.maxAPIVersion)"
+                    "\(context): the engine needs API \(minimum) or newer; this client speaks up to \(Self.maxAPIVersion)"
                         + " within \(Self.maxAPIVersion.major).x"
                 )
             }
@@ -192,14 +202,6 @@ public struct DockerEngine: Sendable {
 
     private func unexpected(_ request: String, _ response: HTTPResponse) -> AgentError {
         AgentError(.unexpectedReply, "\(target): \(request): HTTP \(response.status): \(Self.engineMessage(response))")
-    }
-
-    private func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse, _ request: String) throws(AgentError) -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(response.body))
-        } catch {
-            throw AgentError(.unexpectedReply, "\(target): \(request): not the JSON expected: \(Self.explain(error))")
-        }
     }
 
     /// The engine's `{"message": …}`, or the start of the body.

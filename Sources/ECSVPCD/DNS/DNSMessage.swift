@@ -1,11 +1,8 @@
-#if canImport(ECSVPCCore)
 import ECSVPCCore
-#endif
 
 // The DNS wire format (RFC 1035), just what a stub resolver needs: encode one query, decode any response.
-// Pure Swift on `[UInt8]` with no NIO or Foundation, so `fuzz/run` can compile it together with
-// IPAddress.swift as one module (hence the conditional import). Every read is bounds-checked and
-// malformed input throws `DNSWireError`; nothing here traps.
+// Pure Swift on `[UInt8]` with no NIO or Foundation (fuzzed by `fuzz/run dns-response`). Every read is
+// bounds-checked and malformed input throws `DNSWireError`; nothing here traps.
 
 /// Why a DNS message could not be read or written, with the byte offset where reading stopped.
 public struct DNSWireError: Error, Hashable, Sendable, CustomStringConvertible {

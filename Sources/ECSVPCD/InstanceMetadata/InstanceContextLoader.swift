@@ -101,20 +101,9 @@ public struct InstanceContextLoader: Sendable {
                 // Only a 404 says the VPC has no IPv6; a timeout, 500 or throttling must not make its addresses public.
                 let v6 = value(await v6Answer, what: "VPC CIDR blocks", key: "ECSVPCD_VPC_CIDRS", ifNotFound: "")
                 if let v4, let v6 {
-                    var blocks: [CIDR] = []
-                    var bad: [(String, String)] = []
-                    for (source, text) in [("vpc-ipv4-cidr-blocks", v4), ("vpc-ipv6-cidr-blocks", v6)] {
-                        for line in text.split(whereSeparator: \.isNewline).map({ $0.trimmingWhitespace() })
-                        where !line.isEmpty {
-                            if line.contains("/"), let cidr = CIDR(line) { blocks.append(cidr) } else { bad.append((source, line)) }
-                        }
-                    }
-                    if let (source, line) = bad.first {
-                        problems.append(("VPC CIDR blocks", "ECSVPCD_VPC_CIDRS", "\(source) returned \"\(line.prefix(80))\", not a CIDR block"))
-                    } else if blocks.isEmpty {
-                        problems.append(("VPC CIDR blocks", "ECSVPCD_VPC_CIDRS", "vpc-ipv4-cidr-blocks returned nothing"))
-                    } else {
-                        vpcCIDRs = blocks
+                    switch Self.vpcBlocks(ipv4: v4, ipv6: v6) {
+                    case .success(let blocks): vpcCIDRs = blocks
+                    case .failure(let problem): problems.append(("VPC CIDR blocks", "ECSVPCD_VPC_CIDRS", problem.detail))
                     }
                 }
             }
@@ -134,6 +123,26 @@ public struct InstanceContextLoader: Sendable {
         )
     }
 
+    /// What is wrong with metadata's VPC CIDR lists.
+    struct BlocksProblem: Error {
+        var detail: String
+    }
+
+    /// The VPC's CIDR blocks from metadata's `vpc-ipv4-cidr-blocks` and `vpc-ipv6-cidr-blocks` (one block a line),
+    /// or the first line that is no CIDR block; no IPv4 block at all is a problem too.
+    static func vpcBlocks(ipv4 v4: String, ipv6 v6: String) -> Result<[CIDR], BlocksProblem> {
+        var blocks: [CIDR] = []
+        for (source, text) in [("vpc-ipv4-cidr-blocks", v4), ("vpc-ipv6-cidr-blocks", v6)] {
+            for line in text.split(whereSeparator: \.isNewline).map({ $0.trimmingWhitespace() }) where !line.isEmpty {
+                guard line.contains("/"), let cidr = CIDR(line) else {
+                    return .failure(BlocksProblem(detail: "\(source) returned \"\(line.prefix(80))\", not a CIDR block"))
+                }
+                blocks.append(cidr)
+            }
+        }
+        return blocks.isEmpty ? .failure(BlocksProblem(detail: "vpc-ipv4-cidr-blocks returned nothing")) : .success(blocks)
+    }
+
     static func isInstanceID(_ text: String) -> Bool {
         text.hasPrefix("i-") && text.count <= 32 && text.dropFirst(2).allSatisfy { $0.isASCII && $0.isHexDigit }
             && text.count > 2
@@ -145,7 +154,6 @@ public struct InstanceContextLoader: Sendable {
     }
 
     static func isDomain(_ text: String) -> Bool {
-        !text.isEmpty && text.count <= 253 && text.contains(".")
-            && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
+        text.contains(".") && !text.contains("_") && EndpointNames.isPlausibleSuffix(text)
     }
 }

@@ -97,6 +97,19 @@ final class DaemonScenario: @unchecked Sendable {
         listeners.withLock { $0[address] }?.openConnections ?? 0
     }
 
+    /// Opens or closes the port-443 listener of `address` (one of the names' addresses): closed, the address
+    /// refuses connections and every connection held to it ends, as when an endpoint's security group stops
+    /// allowing 443.
+    func setListening(_ address: IPAddress, _ listening: Bool) throws {
+        try listeners.withLock { listeners in
+            if listening, listeners[address] == nil {
+                listeners[address] = try TCPListener(address: address, port: Self.probePort)
+            } else if !listening, let listener = listeners.removeValue(forKey: address) {
+                listener.close()
+            }
+        }
+    }
+
     /// Waits until the stand-in holds a connection to `address` (ecs-a's public or VPC address).
     func waitForAgentConnection(to address: IPAddress, timeout: Duration = .seconds(20)) async throws {
         try await waitUntil("the stand-in agent connects to \(address)", timeout: timeout) {

@@ -114,6 +114,14 @@ final class Dnsmasq: @unchecked Sendable {
 
     func stop() { process.stop() }
 
+    /// Suspends (SIGSTOP) or resumes (SIGCONT) dnsmasq itself, not its supervisor: suspended, every query times out.
+    func suspend(_ suspended: Bool) {
+        guard let text = try? String(contentsOfFile: directory.file("dnsmasq.pid"), encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+        else { return }
+        kill(pid, suspended ? SIGSTOP : SIGCONT)
+    }
+
     var log: String { (try? String(contentsOfFile: directory.file("dnsmasq.log"), encoding: .utf8)) ?? "" }
 
     private func reload(_ snapshot: [String: [IPAddress]]) async throws {

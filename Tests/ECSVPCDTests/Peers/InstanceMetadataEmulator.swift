@@ -120,6 +120,12 @@ final class InstanceMetadataEmulator: @unchecked Sendable {
         throw Failure("imds-emulator did not revoke its tokens within 5 s")
     }
 
+    /// Suspends (SIGSTOP) or resumes (SIGCONT) the emulator: suspended, it accepts connections (the kernel
+    /// does) but never answers, as an instance metadata service that has gone quiet.
+    func suspend(_ suspended: Bool) {
+        process.signal(suspended ? SIGSTOP : SIGCONT)
+    }
+
     /// Stops the emulator (SIGTERM, then SIGKILL after 3 s) without holding a thread of the cooperative pool.
     func stop() async {
         let process = self.process

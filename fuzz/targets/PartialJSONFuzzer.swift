@@ -3,9 +3,10 @@
 // Checks: no crash, and a cut changes only the tail: every member (or element) the cut text gives, but the last,
 // is the same as in the whole text's value.
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+@testable import ECSVPCCore
+
+func fuzzPartialJSON(_ bytes: [UInt8]) {
+    let text = String(decoding: bytes, as: UTF8.self)
     let whole = PartialJSON.read(Substring(text))
     _ = PartialJSON.problem(in: Array(text.utf8))
     let characters = Array(text)
@@ -22,5 +23,4 @@ public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             break
         }
     }
-    return 0
 }

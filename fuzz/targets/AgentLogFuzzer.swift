@@ -1,11 +1,9 @@
 // libFuzzer harness for the agent log's logfmt parser and summary (Sources/ECSVPCCore/Agent/AgentLog.swift).
 // Input: bytes split at newlines, fed as log lines in order. Checks: no crash, every line counted once, and
 // every host reported is verbatim in the input.
-import FoundationEssentials
+@testable import ECSVPCCore
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+func fuzzAgentLog(_ bytes: [UInt8]) {
     let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
     var summary = AgentLogSummary()
     for (index, line) in lines.enumerated() {
@@ -27,5 +25,4 @@ public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         precondition(found, "host \(cell.host) is not in the input")
     }
-    return 0
 }

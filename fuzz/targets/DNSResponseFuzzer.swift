@@ -1,12 +1,10 @@
-// libFuzzer harness for the DNS response parser (Sources/ECSVPCD/DNS/DNSMessage.swift). Built by fuzz/run.
-import Foundation  // IPAddress.swift uses Foundation's `components(separatedBy:)`.
+// libFuzzer harness for the DNS response parser (Sources/ECSVPCD/DNS/DNSMessage.swift).
+import ECSVPCCore
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+func fuzzDNSResponse(_ bytes: [UInt8]) {
     _ = DNSMessage.peekID(bytes)
     _ = DNSMessage.peekTruncated(bytes)
-    guard let message = try? DNSMessage(decoding: bytes) else { return 0 }
+    guard let message = try? DNSMessage(decoding: bytes) else { return }
     for question in message.questions {
         let (chain, records) = message.addresses(for: question.name, type: question.type)
         precondition(chain.count <= 16, "CNAME walk did not stop")
@@ -32,5 +30,4 @@ public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         precondition(again == message, "round trip changed the message")
     }
-    return 0
 }

@@ -2,9 +2,9 @@
 // EndpointPolicy.swift, PolicyEvaluation.swift). Input: the bytes of a policy file. Checks: no crash; an error's
 // offset lies within the input; a tree the JSON reader accepts, written out again, reads back the same; an accepted
 // policy is within the 20,480-character limit and the check gives one result per call, the worst as the verdict.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+@testable import ECSVPCCore
+
+func fuzzEndpointPolicy(_ bytes: [UInt8]) {
     do {
         let tree = try PolicyJSONParser.parse(bytes)
         let again = try PolicyJSONParser.parse(Array(write(tree).utf8))
@@ -27,7 +27,6 @@ public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             precondition(position.line >= 1 && position.column >= 1, "a position before the start")
         }
     }
-    return 0
 }
 
 /// Positions differ between the two texts; values and key order must not.
