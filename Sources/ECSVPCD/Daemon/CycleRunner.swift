@@ -68,9 +68,7 @@ struct CycleRunner {
             return (unknownInstanceDocument(), ledger)
         }
 
-        // The related services never enter the restart decision: observed beside the ECS names, reported only.
         let environment = environment
-        async let servicesObserved = environment.observeServices(instance)
         let endpoints = await environment.assessEndpoints(instance)
         var (agentObservation, agent) = await environment.assessAgent(
             instance, endpointAddresses: endpoints.websocketEndpointAddresses, now: now()
@@ -119,7 +117,10 @@ struct CycleRunner {
         // Written when it changed, and once when there is no state file yet (first start, or a corrupt one moved aside).
         if lock != nil, ledger != knownLedger?.ledger || knownLedger?.stamp == nil || unsavedLedger != nil { persist(ledger) }
 
-        let services = await servicesObserved?.assess(
+        // The related services never enter the restart decision: observed after it, reported only. Not beside the
+        // ECS names: their probes share the one blocking thread, and an S3 name without a route would hold the ECS
+        // names' probes, the agent's observation and systemd's calls for a whole probe timeout every cycle.
+        let services = await environment.observeServices(instance)?.assess(
             configuration: endpoints.configuration, region: instance.region, probePort: settings.probePort
         )
         noteReadiness(services)

@@ -94,10 +94,12 @@ public final class Daemon: Service, ControlHandling, @unchecked Sendable {
             let cycleStart = ContinuousClock.now
             let (document, ledger) = await cycleRunner.cycle(force: force)
             let cycleTime = ContinuousClock.now - cycleStart
-            pinger.cycleEnded()
             force = nil
             await shared.publish(document, ledger: ledger, policy: RestartPolicy(settings))
+            // Part of the cycle for the watchdog: a write that hangs (a metrics file on a stuck mount) stops the
+            // pings after `longestCycle`, so systemd restarts ecsvpcd instead of it never deciding again.
             await reporter.report(document, cycleSeconds: RestartPlanner.seconds(cycleTime))
+            pinger.cycleEnded()
             // The heap as each cycle leaves it: the figure that must stay flat, free of whatever a cycle in
             // flight holds when a status is asked for.
             await shared.cycleCompleted(heapInUse: ProcessFootprint.heapInUse())

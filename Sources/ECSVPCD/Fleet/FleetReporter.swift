@@ -8,9 +8,10 @@ import NIOPosix
 /// `Custom:ECSVPCD` (on every change and at least hourly) and a Prometheus textfile for node_exporter (every
 /// cycle), both replaced atomically.
 ///
-/// The files are written on NIO's blocking thread, not on the event loop: a slow or hung file system (a metrics
-/// path on a network mount) must not stop the loop or its watchdog pings. A directory that cannot be written or
-/// a full disk is logged once, retried every cycle, and never stops the daemon.
+/// The files are written on NIO's blocking thread, not on the event loop: a slow file system must not stall the
+/// loop (the control socket, the timers). The daemon counts the write as part of its cycle for the watchdog, so a
+/// write that hangs (a metrics path on a stuck network mount) ends in systemd restarting ecsvpcd. A directory
+/// that cannot be written or a full disk is logged once, retried every cycle, and never stops the daemon.
 struct FleetReporter {
     private(set) var inventoryRoot: SSMInventoryRoot
     private(set) var metricsFile: String?

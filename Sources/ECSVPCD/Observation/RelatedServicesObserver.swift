@@ -15,7 +15,9 @@ public struct RelatedServicesObserver: Sendable {
         self.docker = docker
     }
 
-    /// What the task containers use; nil and the reason when the engine cannot be read.
+    /// What the task containers use, and the reason when the engine cannot be read now. Then the containers seen
+    /// last are kept and reported (nil when none were): a dockerd that fails a request now and then must neither
+    /// make every container be inspected again nor make each task finding come and go in the journal.
     public func taskUsage(region: String) async -> (TaskUsage?, String?) {
         do throws(AgentError) {
             let ids = try await docker.taskContainerIDs()
@@ -32,8 +34,8 @@ public struct RelatedServicesObserver: Sendable {
             known.containers = current  // only the containers of now: nothing kept for gone ones
             return (TaskUsage(Array(current.values), region: region), nil)
         } catch {
-            known.containers = [:]
-            return (nil, error.description)
+            let last = known.containers
+            return (last.isEmpty ? nil : TaskUsage(Array(last.values), region: region), error.description)
         }
     }
 }
