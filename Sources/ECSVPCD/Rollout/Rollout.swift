@@ -80,6 +80,11 @@ public struct Rollout: Sendable {
         let instance: InstanceContext
         do {
             environment = try ObservationEnvironment(settings: settings, logger: logger)
+        } catch {
+            // A setting the parser took but the clients cannot use: a configuration error (78), as for `check`.
+            return Outcome(failure: CommandFailure.configuration(error))
+        }
+        do {
             instance = try await environment.loadInstance()
         } catch {
             // Not the endpoints' fault: instance metadata (or a setting) is what to look at.
