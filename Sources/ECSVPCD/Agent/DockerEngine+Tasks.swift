@@ -14,7 +14,7 @@ extension DockerEngine {
         // {"label":["com.amazonaws.ecs.task-arn"],"status":["created","running"]}, percent-encoded.
         let filters = "%7B%22label%22%3A%5B%22com.amazonaws.ecs.task-arn%22%5D%2C%22status%22%3A%5B%22created%22%2C%22running%22%5D%7D"
         let path = try await versioned("/containers/json?filters=" + filters)
-        let reply = try await get(path)
+        let reply = try await call("GET", path, timeout: timeout)
         guard reply.status == 200 else {
             throw AgentError(.unexpectedReply, "\(target): GET \(path): HTTP \(reply.status): \(reply.bodyText.prefix(200))")
         }
@@ -29,7 +29,7 @@ extension DockerEngine {
     /// One task container's image, log configuration and ECS Exec mounts, from its inspect; nil when it is gone.
     public func inspectTaskContainer(_ id: String) async throws(AgentError) -> TaskContainer? {
         let path = try await versioned("/containers/\(Self.pathComponent(id))/json")
-        let reply = try await get(path)
+        let reply = try await call("GET", path, timeout: timeout)
         if reply.status == 404 { return nil }
         guard reply.status == 200 else {
             throw AgentError(.unexpectedReply, "\(target): GET \(path): HTTP \(reply.status): \(reply.bodyText.prefix(200))")
@@ -93,13 +93,5 @@ extension DockerEngine {
             awslogsEndpoint: log?.Config?.endpoint,
             execEnabled: exec
         )
-    }
-
-    private func get(_ path: String) async throws(AgentError) -> HTTPResponse {
-        do {
-            return try await client.send("GET", target, path: path, headers: [("Accept", "application/json")], timeout: timeout)
-        } catch {
-            throw AgentError(.unreachable, "Docker Engine \(error)")
-        }
     }
 }

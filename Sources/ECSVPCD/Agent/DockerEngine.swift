@@ -178,7 +178,9 @@ public struct DockerEngine: Sendable {
         return "/v\(version)\(path)"
     }
 
-    private func call(_ method: String, _ path: String, timeout: Duration) async throws(AgentError) -> HTTPResponse {
+    /// One request to the engine; a failure or an error status forgets the negotiated API version (the engine may
+    /// have been replaced), so the next request negotiates again.
+    func call(_ method: String, _ path: String, timeout: Duration) async throws(AgentError) -> HTTPResponse {
         do {
             let response = try await client.send(
                 method, target, path: path, headers: [("Accept", "application/json")], timeout: timeout
