@@ -42,9 +42,8 @@ public enum RolloutReportRunner {
         let text = "ecsvpcd rollout-report: \(message); \(hint)\n"
         guard json else { return CommandOutput(standardError: text, exitCode: exitCode) }
         struct Failure: Encodable {
-            struct Detail: Encodable { var id, message, hint: String }
             var schema = 1
-            var error: Detail
+            var error: ErrorDocument.Detail
         }
         let document = (try? StatusDocument.encoder(pretty: false).encode(Failure(error: .init(id: id, message: message, hint: hint))))
             .map { String(decoding: $0, as: UTF8.self) + "\n" } ?? ""
